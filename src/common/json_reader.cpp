@@ -1,0 +1,141 @@
+#include "common/json_reader.h"
+
+#include <unistd.h>
+#include <cmath>
+#include <fstream>
+#include <sstream>
+#include <system_error>
+
+#include "common/error.h"
+
+namespace sparseloom {
+
+JsonField::JsonField(std::shared_ptr<const std::string> file, const nlohmann::json* value,
+                     std::string path)
+    : file_(std::move(file)), value_(value), path_(std::move(path)) {}
+
+JsonField JsonField::ParseFile(const std::filesystem::path& file, nlohmann::json& storage) {
+  auto name = std::make_shared<const std::string>(file.string());
+  std::ifstream in(file, std::ios::binary);
+  if (!in)
+    throw InputError(*name, "", "a readable JSON file", "cannot open it");
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  try {
+    storage = nlohmann::json::parse(buffer.str());
+  } catch (const nlohmann::json::parse_error& e) {
+    throw InputError(*name, "", "valid JSON", e.what());
+  }
+  return JsonField(name, &storage, "");
+}
+
+std::string JsonField::Describe() const {
+  if (value_->is_string()) {
+    std::string s = value_->dump();
+    return s.size() > 60 ? s.substr(0, 57) + "..." : s;
+  }
+  if (value_->is_object())
+    return "an object";
+  if (value_->is_array())
+    return "an array";
+  return value_->dump();
+}
+
+void JsonField::Fail(const std::string& expected, const std::string& got) const {
+  throw InputError(*file_, path_.empty() ? "(top level)" : path_, expected,
+                   got.empty() ? Describe() : got);
+}
+
+JsonField JsonField::At(const std::string& key) const {
+  if (!value_->is_object())
+    Fail("an object with field '" + key + "'");
+  std::string child = path_.empty() ? key : path_ + "." + key;
+  auto it = value_->find(key);
+  if (it == value_->end())
+    throw InputError(*file_, child, "a value", "field is missing");
+  return JsonField(file_, &*it, child);
+}
+
+bool JsonField::Has(const std::string& key) const {
+  return value_->is_object() && value_->contains(key);
+}
+
+JsonField JsonField::At(std::size_t index) const {
+  if (!value_->is_array())
+    Fail("an array");
+  if (index >= value_->size())
+    Fail("an array with at least " + std::to_string(index + 1) + " items");
+  return JsonField(file_, &(*value_)[index], path_ + "[" + std::to_string(index) + "]");
+}
+
+std::size_t JsonField::Size() const {
+  if (!value_->is_array())
+    Fail("an array");
+  return value_->size();
+}
+
+std::string JsonField::String() const {
+  if (!value_->is_string())
+    Fail("a string");
+  return value_->get<std::string>();
+}
+
+std::int64_t JsonField::Int() const {
+  if (!value_->is_number_integer())
+    Fail("an integer");
+  return value_->get<std::int64_t>();
+}
+
+std::int64_t JsonField::NonNegativeInt() const {
+  std::int64_t v = Int();
+  if (v < 0)
+    Fail("a non-negative integer");
+  return v;
+}
+
+double JsonField::Number() const {
+  if (!value_->is_number())
+    Fail("a number");
+  double v = value_->get<double>();
+  if (!std::isfinite(v))
+    Fail("a finite number");
+  return v;
+}
+
+bool JsonField::Bool() const {
+  if (!value_->is_boolean())
+    Fail("true or false");
+  return value_->get<bool>();
+}
+
+std::vector<std::int64_t> JsonField::IntArray() const {
+  std::vector<std::int64_t> out;
+  for (std::size_t i = 0; i < Size(); ++i)
+    out.push_back(At(i).Int());
+  return out;
+}
+
+void WriteFileAtomically(const std::filesystem::path& file, const std::string& text) {
+  std::filesystem::path tmp = file;
+  tmp += ".tmp-" + std::to_string(::getpid());
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    if (!out)
+      throw InputError(file.string(), "", "a writable location", "cannot create " + tmp.string());
+    out << text;
+    out.flush();
+    if (!out) {
+      std::error_code ignored;
+      std::filesystem::remove(tmp, ignored);
+      throw InputError(file.string(), "", "a writable location", "write failed");
+    }
+  }
+  std::error_code ec;
+  std::filesystem::rename(tmp, file, ec);
+  if (ec) {
+    std::filesystem::remove(tmp, ec);
+    throw InputError(file.string(), "", "a writable location", "rename failed");
+  }
+}
+
+}  // namespace sparseloom

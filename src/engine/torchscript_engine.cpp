@@ -1,0 +1,308 @@
+#include "engine/torchscript_engine.h"
+
+#include <fstream>
+#include <iterator>
+#include <mutex>
+#include <unordered_set>
+
+#include <ATen/Parallel.h>
+#include <torch/csrc/jit/serialization/pickle.h>
+#include <torch/script.h>
+
+#include "common/error.h"
+
+namespace sparseloom::engine {
+namespace {
+
+class TorchTensor final : public Tensor::Impl {
+ public:
+  explicit TorchTensor(at::Tensor t) : tensor(std::move(t)) {}
+  std::vector<std::int64_t> Shape() const override {
+    return {tensor.sizes().begin(), tensor.sizes().end()};
+  }
+  DType Type() const override {
+    switch (tensor.scalar_type()) {
+      case at::kFloat:
+        return DType::kFloat32;
+      case at::kBFloat16:
+        return DType::kBFloat16;
+      case at::kLong:
+        return DType::kInt64;
+      case at::kInt:
+        return DType::kInt32;
+      case at::kBool:
+        return DType::kBool;
+      default:
+        return DType::kOther;
+    }
+  }
+  at::Tensor tensor;
+};
+
+Tensor Wrap(at::Tensor t) {
+  return Tensor(std::make_shared<const TorchTensor>(std::move(t)));
+}
+
+const at::Tensor& Unwrap(const Tensor& t) {
+  const auto* impl = dynamic_cast<const TorchTensor*>(&t.impl());
+  if (impl == nullptr)
+    throw EngineError("tensor was not made by the TorchScript engine");
+  return impl->tensor;
+}
+
+at::ScalarType ToScalarType(DType dtype) {
+  switch (dtype) {
+    case DType::kFloat32:
+      return at::kFloat;
+    case DType::kBFloat16:
+      return at::kBFloat16;
+    case DType::kInt64:
+      return at::kLong;
+    case DType::kInt32:
+      return at::kInt;
+    case DType::kBool:
+      return at::kBool;
+    case DType::kOther:
+      break;
+  }
+  throw EngineError("no TorchScript type for dtype " + ToString(dtype));
+}
+
+// First line of a libtorch message: the rest is a C++ backtrace nobody asked for.
+std::string FirstLine(const std::string& message) {
+  auto end = message.find('\n');
+  return end == std::string::npos ? message : message.substr(0, end);
+}
+
+// Thread counts are per calling thread (OpenMP), so each worker sets its own before running.
+void UseThreads(int threads) {
+  thread_local int current = -1;
+  if (current != threads) {
+    at::set_num_threads(threads);
+    current = threads;
+  }
+}
+
+// Sums tensor bytes reachable from an attribute, including quantized packed weights, which live
+// in custom-class objects rather than parameters. Storages are counted once.
+class ResidentBytesCounter {
+ public:
+  void Visit(const c10::IValue& value) {
+    if (value.isTensor()) {
+      const at::Tensor& t = value.toTensor();
+      if (!t.defined())
+        return;
+      const void* key = t.storage().unsafeGetStorageImpl();
+      if (seen_.insert(key).second)
+        total_ += static_cast<std::int64_t>(t.storage().nbytes());
+    } else if (value.isTuple()) {
+      for (const auto& e : value.toTupleRef().elements())
+        Visit(e);
+    } else if (value.isList()) {
+      for (const auto& e : value.toListRef())
+        Visit(e);
+    } else if (value.isObject()) {
+      auto object = value.toObject();
+      if (object->type()->is_module())
+        return;  // submodules are walked by named_attributes
+      if (auto* getstate = object->type()->findMethod("__getstate__")) {
+        Visit((*getstate)({value}));
+      } else {
+        for (const auto& slot : object->slots())
+          Visit(slot);
+      }
+    }
+  }
+  std::int64_t total() const { return total_; }
+
+ private:
+  std::unordered_set<const void*> seen_;
+  std::int64_t total_ = 0;
+};
+
+class TorchStage final : public LoadedStage {
+ public:
+  TorchStage(torch::jit::Module module, std::filesystem::path file, int threads)
+      : module_(std::move(module)), file_(std::move(file)), threads_(threads) {
+    ResidentBytesCounter counter;
+    for (const auto& attribute : module_.named_attributes(/*recurse=*/true)) {
+      counter.Visit(attribute.value);
+    }
+    resident_bytes_ = counter.total();
+  }
+
+  Tensor Run(const Tensor& x, std::span<const Tensor> side_inputs) override {
+    UseThreads(threads_);
+    c10::InferenceMode guard;
+    std::vector<c10::IValue> inputs;
+    inputs.reserve(1 + side_inputs.size());
+    inputs.emplace_back(Unwrap(x));
+    for (const Tensor& s : side_inputs)
+      inputs.emplace_back(Unwrap(s));
+    try {
+      c10::IValue out = module_.forward(std::move(inputs));
+      if (!out.isTensor()) {
+        throw InputError(file_.string(), "forward", "a Tensor result", out.tagKind());
+      }
+      return Wrap(out.toTensor());
+    } catch (const c10::Error& e) {
+      throw EngineError(file_.string() + ": forward failed: " + FirstLine(e.what()));
+    }
+  }
+
+  std::int64_t ResidentBytes() const override { return resident_bytes_; }
+  const std::filesystem::path& File() const override { return file_; }
+
+ private:
+  torch::jit::Module module_;
+  std::filesystem::path file_;
+  int threads_;
+  std::int64_t resident_bytes_ = 0;
+};
+
+void CheckSchema(const torch::jit::Module& module, const StageLoadOptions& options) {
+  const std::string file = options.file.string();
+  auto method = module.find_method("forward");
+  if (!method)
+    throw InputError(file, "forward", "a TorchScript module with a forward method");
+  const auto& schema = method->function().getSchema();
+  const auto& args = schema.arguments();  // args[0] is self
+  const std::size_t expected = 1 + options.signature.side_inputs.size();
+  if (args.size() != expected + 1) {
+    std::string names;
+    for (std::size_t i = 1; i < args.size(); ++i)
+      names += (i > 1 ? ", " : "") + args[i].name();
+    throw InputError(file, "forward signature",
+                     std::to_string(expected) + " tensor argument(s) (x and the zoo's " +
+                         std::to_string(options.signature.side_inputs.size()) + " side inputs)",
+                     std::to_string(args.size() - 1) + " (" + names + ")");
+  }
+  for (std::size_t i = 1; i < args.size(); ++i) {
+    if (args[i].type()->kind() != c10::TypeKind::TensorType) {
+      throw InputError(file, "forward argument '" + args[i].name() + "'", "a Tensor",
+                       args[i].type()->str());
+    }
+  }
+}
+
+}  // namespace
+
+TorchScriptEngine::TorchScriptEngine() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    at::globalContext().setQEngine(at::QEngine::ONEDNN);
+    // Pipelining across processors is SparseLoom's job, not libtorch's inter-op pool.
+    try {
+      at::set_num_interop_threads(1);
+    } catch (const c10::Error&) {
+      // Already fixed by an earlier user of libtorch in this process; harmless.
+    }
+  });
+}
+
+std::unique_ptr<LoadedStage> TorchScriptEngine::LoadStage(const StageLoadOptions& options) {
+  const std::string file = options.file.string();
+  if (!std::filesystem::is_regular_file(options.file)) {
+    throw InputError(file, "stage file", "an existing TorchScript file", "no such file");
+  }
+  UseThreads(options.processor.threads);
+  torch::jit::Module module;
+  try {
+    module = torch::jit::load(file);
+  } catch (const c10::Error& e) {
+    throw InputError(file, "stage file", "a TorchScript module saved by torch.jit.save",
+                     FirstLine(e.what()));
+  }
+  module.eval();
+  CheckSchema(module, options);
+  auto stage =
+      std::make_unique<TorchStage>(std::move(module), options.file, options.processor.threads);
+
+  // Probe with a batch of 2 (a batch-1 trace would hide a baked-in batch size).
+  const StageSignature& sig = options.signature;
+  Tensor x = Filled(sig.input, 2, 1.0);
+  std::vector<Tensor> side;
+  for (const auto& spec : sig.side_inputs)
+    side.push_back(Filled(spec, 2, 1.0));
+  Tensor out;
+  try {
+    out = stage->Run(x, side);
+  } catch (const EngineError& e) {
+    throw InputError(file, "forward",
+                     "to accept " + sig.input.name + " " + ShapeToString(sig.input.shape) + " " +
+                         ToString(sig.input.dtype),
+                     e.what());
+  }
+  if (out.Type() != sig.output.dtype || !sig.output.Accepts(out.Shape()) || out.BatchSize() != 2) {
+    throw InputError(file, "output '" + sig.output.name + "'",
+                     ToString(sig.output.dtype) + " " + ShapeToString(sig.output.shape),
+                     ToString(out.Type()) + " " + ShapeToString(out.Shape()));
+  }
+  for (int i = 1; i < options.warmup_runs; ++i)
+    stage->Run(x, side);
+  return stage;
+}
+
+TensorDict TorchScriptEngine::LoadTensorDict(const std::filesystem::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  if (!in)
+    throw InputError(file.string(), "", "a readable torch.save file", "cannot open it");
+  std::vector<char> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  c10::IValue value;
+  try {
+    value = torch::jit::pickle_load(bytes);
+  } catch (const c10::Error& e) {
+    throw InputError(file.string(), "", "a dict of tensors saved by torch.save",
+                     FirstLine(e.what()));
+  }
+  if (!value.isGenericDict()) {
+    throw InputError(file.string(), "", "a dict of tensors saved by torch.save", value.tagKind());
+  }
+  TensorDict out;
+  for (const auto& entry : value.toGenericDict()) {
+    if (!entry.key().isString()) {
+      throw InputError(file.string(), "keys", "strings", entry.key().tagKind());
+    }
+    const std::string key = entry.key().toStringRef();
+    if (!entry.value().isTensor()) {
+      throw InputError(file.string(), key, "a tensor", entry.value().tagKind());
+    }
+    out.emplace(key, Wrap(entry.value().toTensor().contiguous()));
+  }
+  return out;
+}
+
+Tensor TorchScriptEngine::SliceBatch(const Tensor& t, std::int64_t begin, std::int64_t end) {
+  return Wrap(Unwrap(t).slice(0, begin, end));
+}
+
+Tensor TorchScriptEngine::Filled(const TensorSpec& spec, std::int64_t batch, double value) {
+  std::vector<std::int64_t> shape = spec.shape;
+  if (!shape.empty() && shape[0] == -1)
+    shape[0] = batch;
+  return Wrap(at::full(shape, value, at::TensorOptions().dtype(ToScalarType(spec.dtype))));
+}
+
+std::vector<std::int64_t> TorchScriptEngine::ArgmaxLastDim(const Tensor& t) {
+  at::Tensor idx = Unwrap(t).argmax(-1).to(at::kLong).contiguous();
+  const std::int64_t* p = idx.data_ptr<std::int64_t>();
+  return {p, p + idx.numel()};
+}
+
+std::vector<std::int64_t> TorchScriptEngine::ToInt64(const Tensor& t) {
+  at::Tensor v = Unwrap(t).to(at::kLong).contiguous().view(-1);
+  const std::int64_t* p = v.data_ptr<std::int64_t>();
+  return {p, p + v.numel()};
+}
+
+double TorchScriptEngine::MaxAbsDiff(const Tensor& a, const Tensor& b) {
+  const at::Tensor& x = Unwrap(a);
+  const at::Tensor& y = Unwrap(b);
+  if (x.sizes() != y.sizes()) {
+    throw EngineError("cannot compare tensors of shapes " + ShapeToString(a.Shape()) + " and " +
+                      ShapeToString(b.Shape()));
+  }
+  return (x.to(at::kDouble) - y.to(at::kDouble)).abs().max().item<double>();
+}
+
+}  // namespace sparseloom::engine

@@ -1,0 +1,272 @@
+#include "zoo/zoo.h"
+
+#include <regex>
+#include <set>
+#include <system_error>
+
+#include "common/error.h"
+#include "common/json_reader.h"
+
+namespace sparseloom::zoo {
+namespace {
+
+using engine::TensorSpec;
+
+TensorSpec ParseTensorSpec(const JsonField& f) {
+  TensorSpec spec;
+  spec.name = f.At("name").String();
+  if (spec.name.empty())
+    f.At("name").Fail("a non-empty name");
+  const JsonField dtype = f.At("dtype");
+  try {
+    spec.dtype = engine::ParseDType(dtype.String());
+  } catch (const UsageError&) {
+    dtype.Fail("one of float32, bfloat16, int64, int32, bool");
+  }
+  const JsonField shape = f.At("shape");
+  spec.shape = shape.IntArray();
+  if (spec.shape.empty() || spec.shape[0] != -1) {
+    shape.Fail("a shape whose dimension 0 is the batch, written -1");
+  }
+  for (std::size_t i = 1; i < spec.shape.size(); ++i) {
+    if (spec.shape[i] <= 0 || spec.shape[i] > (std::int64_t{1} << 31)) {
+      shape.At(i).Fail("a positive size below 2^31 (only dimension 0 is dynamic)");
+    }
+  }
+  return spec;
+}
+
+Precision ParsePrecision(const JsonField& f) {
+  const std::string s = f.String();
+  if (s == "fp32")
+    return Precision::kFp32;
+  if (s == "bf16")
+    return Precision::kBf16;
+  if (s == "int8")
+    return Precision::kInt8;
+  f.Fail("one of fp32, bf16, int8");
+}
+
+SparsityKind ParseSparsityKind(const JsonField& f) {
+  const std::string s = f.String();
+  if (s == "none")
+    return SparsityKind::kNone;
+  if (s == "unstructured")
+    return SparsityKind::kUnstructured;
+  if (s == "structured")
+    return SparsityKind::kStructured;
+  f.Fail("one of none, unstructured, structured");
+}
+
+std::filesystem::path ResolveFile(const Zoo& zoo, const JsonField& f) {
+  const std::string rel = f.String();
+  std::filesystem::path p(rel);
+  if (rel.empty() || p.is_absolute() || rel.find("..") != std::string::npos) {
+    f.Fail("a path relative to the zoo directory, inside it");
+  }
+  std::filesystem::path full = zoo.dir / p;
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(full, ec)) {
+    throw InputError(zoo.manifest_file.string(), f.path(),
+                     "an existing file (" + full.string() + ")", "no such file");
+  }
+  return full;
+}
+
+StageInfo ParseStage(const Zoo& zoo, const JsonField& f, int index) {
+  StageInfo s;
+  s.index = index;
+  s.file_field = f.At("file").String();
+  s.file = ResolveFile(zoo, f.At("file"));
+  s.params = f.At("params").NonNegativeInt();
+  s.nonzeros = f.At("nonzeros").NonNegativeInt();
+  if (s.nonzeros > s.params)
+    f.At("nonzeros").Fail("at most params (" + std::to_string(s.params) + ")");
+  s.bytes = f.At("bytes").NonNegativeInt();
+  std::error_code ec;
+  const auto actual = static_cast<std::int64_t>(std::filesystem::file_size(s.file, ec));
+  if (ec || actual != s.bytes) {
+    f.At("bytes").Fail("the size of " + s.file.string() + " on disk (" + std::to_string(actual) +
+                       ")");
+  }
+  s.flops = f.At("flops").NonNegativeInt();
+  s.precision = ParsePrecision(f.At("precision"));
+  const JsonField sparsity = f.At("sparsity");
+  s.sparsity_kind = ParseSparsityKind(sparsity.At("kind"));
+  s.sparsity_level = sparsity.At("level").Number();
+  if (s.sparsity_level < 0.0 || s.sparsity_level > 1.0)
+    sparsity.At("level").Fail("a number in [0, 1]");
+  return s;
+}
+
+}  // namespace
+
+std::string ToString(Precision p) {
+  switch (p) {
+    case Precision::kFp32:
+      return "fp32";
+    case Precision::kBf16:
+      return "bf16";
+    case Precision::kInt8:
+      return "int8";
+  }
+  return "?";
+}
+
+std::string ToString(SparsityKind k) {
+  switch (k) {
+    case SparsityKind::kNone:
+      return "none";
+    case SparsityKind::kUnstructured:
+      return "unstructured";
+    case SparsityKind::kStructured:
+      return "structured";
+  }
+  return "?";
+}
+
+std::size_t Zoo::VariantIndex(const std::string& id) const {
+  for (std::size_t i = 0; i < variants.size(); ++i) {
+    if (variants[i].id == id)
+      return i;
+  }
+  std::string known;
+  for (const auto& v : variants)
+    known += (known.empty() ? "" : ", ") + v.id;
+  throw UsageError("zoo " + dir.string() + " has no variant '" + id + "' (it has: " + known + ")");
+}
+
+engine::StageSignature Zoo::Signature(int stage) const {
+  if (stage < 1 || stage > num_stages) {
+    throw UsageError("stage " + std::to_string(stage) + " is outside 1.." +
+                     std::to_string(num_stages));
+  }
+  engine::StageSignature sig;
+  sig.input = stage == 1 ? input : boundaries[static_cast<std::size_t>(stage - 2)];
+  sig.side_inputs = side_inputs;
+  sig.output = stage == num_stages ? output : boundaries[static_cast<std::size_t>(stage - 1)];
+  return sig;
+}
+
+std::int64_t Zoo::StitchedCount() const {
+  std::int64_t n = 1;
+  for (int k = 0; k < num_stages; ++k)
+    n *= static_cast<std::int64_t>(variants.size());
+  return n;
+}
+
+Zoo LoadZoo(const std::filesystem::path& dir) {
+  std::error_code ec;
+  if (!std::filesystem::is_directory(dir, ec)) {
+    throw InputError(dir.string(), "", "a zoo directory containing " + std::string(kManifestFile),
+                     "no such directory");
+  }
+  Zoo zoo;
+  zoo.dir = dir;
+  zoo.manifest_file = dir / kManifestFile;
+  nlohmann::json storage;
+  const JsonField root = JsonField::ParseFile(zoo.manifest_file, storage);
+
+  if (root.At("format").String() != "sparseloom-zoo")
+    root.At("format").Fail("\"sparseloom-zoo\"");
+  zoo.version = static_cast<int>(root.At("version").Int());
+  if (zoo.version != kManifestVersion) {
+    root.At("version").Fail("manifest version " + std::to_string(kManifestVersion) +
+                            " (rebuild the zoo with this release's tools/zoo)");
+  }
+  zoo.task = root.At("task").String();
+  zoo.family = root.At("family").String();
+  const JsonField k = root.At("num_stages");
+  zoo.num_stages = static_cast<int>(k.Int());
+  if (zoo.num_stages < 1 || zoo.num_stages > 64)
+    k.Fail("a stage count in 1..64");
+  zoo.seed = root.At("seed").Int();
+  zoo.metric = root.At("metric").At("name").String();
+  if (zoo.metric != "top1_accuracy")
+    root.At("metric").At("name").Fail("\"top1_accuracy\"");
+
+  zoo.input = ParseTensorSpec(root.At("input"));
+  const JsonField side = root.At("side_inputs");
+  std::set<std::string> names{zoo.input.name};
+  for (std::size_t i = 0; i < side.Size(); ++i) {
+    zoo.side_inputs.push_back(ParseTensorSpec(side.At(i)));
+    if (!names.insert(zoo.side_inputs.back().name).second)
+      side.At(i).At("name").Fail("a unique name");
+  }
+  const JsonField boundaries = root.At("boundaries");
+  if (boundaries.Size() != static_cast<std::size_t>(zoo.num_stages - 1)) {
+    boundaries.Fail(std::to_string(zoo.num_stages - 1) + " boundary specs (num_stages - 1)",
+                    std::to_string(boundaries.Size()));
+  }
+  for (std::size_t i = 0; i < boundaries.Size(); ++i) {
+    zoo.boundaries.push_back(ParseTensorSpec(boundaries.At(i)));
+    if (zoo.boundaries.back().dtype != engine::DType::kFloat32) {
+      boundaries.At(i).At("dtype").Fail("\"float32\" (stages hand over float32; casts are inside)");
+    }
+  }
+  zoo.output = ParseTensorSpec(root.At("output"));
+  if (zoo.output.dtype != engine::DType::kFloat32)
+    root.At("output").At("dtype").Fail("\"float32\"");
+
+  const JsonField validation = root.At("validation");
+  zoo.validation_file = ResolveFile(zoo, validation.At("file"));
+  zoo.validation_samples = validation.At("num_samples").NonNegativeInt();
+  const JsonField reference = root.At("reference");
+  zoo.reference_file = ResolveFile(zoo, reference.At("file"));
+  zoo.reference_samples = reference.At("num_samples").NonNegativeInt();
+
+  static const std::regex kIdPattern("[a-z0-9_]+");
+  const JsonField variants = root.At("variants");
+  if (variants.Size() == 0)
+    variants.Fail("at least one variant");
+  std::set<std::string> ids;
+  for (std::size_t i = 0; i < variants.Size(); ++i) {
+    const JsonField v = variants.At(i);
+    Variant variant;
+    variant.id = v.At("id").String();
+    if (!std::regex_match(variant.id, kIdPattern))
+      v.At("id").Fail("an id of [a-z0-9_]+");
+    if (!ids.insert(variant.id).second)
+      v.At("id").Fail("a unique variant id");
+    variant.description = v.At("description").String();
+    variant.accuracy = v.At("accuracy").Number();
+    if (variant.accuracy < 0.0 || variant.accuracy > 1.0)
+      v.At("accuracy").Fail("a number in [0, 1]");
+    const JsonField stages = v.At("stages");
+    if (stages.Size() != static_cast<std::size_t>(zoo.num_stages)) {
+      stages.Fail(std::to_string(zoo.num_stages) + " stages (num_stages)",
+                  std::to_string(stages.Size()));
+    }
+    for (std::size_t s = 0; s < stages.Size(); ++s) {
+      variant.stages.push_back(ParseStage(zoo, stages.At(s), static_cast<int>(s) + 1));
+    }
+    zoo.variants.push_back(std::move(variant));
+  }
+  return zoo;
+}
+
+void VerifyStageFiles(const Zoo& zoo, engine::Engine& engine,
+                      const std::function<void(int, int)>& progress) {
+  const int total = static_cast<int>(zoo.variants.size()) * zoo.num_stages;
+  int done = 0;
+  for (const Variant& variant : zoo.variants) {
+    for (const StageInfo& stage : variant.stages) {
+      engine::StageLoadOptions options;
+      options.file = stage.file;
+      options.signature = zoo.Signature(stage.index);
+      options.warmup_runs = 1;
+      try {
+        engine.LoadStage(options);
+      } catch (const InputError& e) {
+        throw InputError(
+            e.file(),
+            "variant '" + variant.id + "' stage " + std::to_string(stage.index) + ": " + e.field(),
+            e.expected(), e.got());
+      }
+      if (progress)
+        progress(++done, total);
+    }
+  }
+}
+
+}  // namespace sparseloom::zoo

@@ -1,0 +1,65 @@
+#include "common/json_reader.h"
+
+#include <filesystem>
+#include <fstream>
+
+#include <gtest/gtest.h>
+
+#include "common/error.h"
+
+namespace sparseloom {
+namespace {
+
+std::filesystem::path WriteTemp(const std::string& name, const std::string& text) {
+  auto path = std::filesystem::temp_directory_path() / ("sparseloom-json-" + name);
+  std::ofstream(path) << text;
+  return path;
+}
+
+std::string ErrorOf(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const InputError& e) {
+    return e.what();
+  }
+  return "no error";
+}
+
+TEST(JsonField, ErrorsNameTheFileTheFieldAndWhatWasExpected) {
+  const auto file = WriteTemp("a.json", R"({"a": {"b": [1, "x", 3.5]}, "n": -2})");
+  nlohmann::json storage;
+  const JsonField root = JsonField::ParseFile(file, storage);
+  EXPECT_EQ(root.At("a").At("b").At(0).Int(), 1);
+  EXPECT_EQ(ErrorOf([&] { root.At("a").At("b").At(1).Int(); }),
+            file.string() + ": a.b[1]: expected an integer, got \"x\"");
+  EXPECT_EQ(ErrorOf([&] { root.At("a").At("c"); }),
+            file.string() + ": a.c: expected a value, got field is missing");
+  EXPECT_EQ(ErrorOf([&] { root.At("n").NonNegativeInt(); }),
+            file.string() + ": n: expected a non-negative integer, got -2");
+  EXPECT_EQ(ErrorOf([&] { root.At("a").At("b").At(7); }),
+            file.string() + ": a.b: expected an array with at least 8 items, got an array");
+}
+
+TEST(JsonField, UnparsableAndMissingFilesAreInputErrors) {
+  nlohmann::json storage;
+  const auto bad = WriteTemp("bad.json", R"({"a": )");
+  EXPECT_NE(ErrorOf([&] { JsonField::ParseFile(bad, storage); }).find("expected valid JSON"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf([&] {
+              JsonField::ParseFile("/nonexistent/x.json", storage);
+            }).find("/nonexistent/x.json: expected a readable JSON file"),
+            std::string::npos);
+}
+
+TEST(WriteFileAtomically, ReplacesTheFileWhole) {
+  const auto file = std::filesystem::temp_directory_path() / "sparseloom-atomic.json";
+  WriteFileAtomically(file, "first");
+  WriteFileAtomically(file, "second");
+  std::ifstream in(file);
+  std::string text((std::istreambuf_iterator<char>(in)), {});
+  EXPECT_EQ(text, "second");
+  EXPECT_THROW(WriteFileAtomically("/nonexistent-dir/x.json", "x"), InputError);
+}
+
+}  // namespace
+}  // namespace sparseloom
