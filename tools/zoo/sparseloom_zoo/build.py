@@ -1,0 +1,181 @@
+"""Build a zoo: check the spec, train dense, make every variant, export, measure, write manifest.
+
+The zoo is written to ``OUT_DIR.tmp-<pid>`` and renamed into place only when complete, so OUT_DIR
+is always either the previous zoo or the new one, never half of either.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from pathlib import Path
+from typing import Callable, List, Sequence
+
+import torch
+
+from .cache import build_key, builder_version
+from .errors import ZooError
+from .export import export_stage
+from .measure import count_nonzeros, count_params, estimate_flops
+from .recipes import parse_variants
+from .spec import CheckedSpec, load_spec
+from .training import StagedModel, predict, top1_accuracy
+from .variants import VariantBuild, VariantFactory, train
+
+FORMAT = "sparseloom-zoo"
+FORMAT_VERSION = 1
+REFERENCE_SAMPLES = 8
+TRACE_BATCH, CHECK_BATCH = 3, 5  # different sizes: the check proves the batch stays dynamic
+
+
+def build_zoo(spec_path: Path, out_dir: Path, *, seed: int, variants: Sequence[str],
+              threads: int, log: Callable[[str], None]) -> dict:
+    """Build the zoo at ``out_dir`` (replacing what is there) and return its manifest."""
+    started = time.perf_counter()
+    spec_path, out_dir = Path(spec_path), Path(out_dir)
+    recipes = parse_variants(list(variants))
+    _check_replaceable(out_dir)
+    key = build_key(spec_path.read_bytes(), seed, variants)
+
+    _make_deterministic(seed, threads)
+    checked = load_spec(spec_path, seed)
+    log(f"spec {spec_path}: task {checked.spec.task}, {checked.num_stages} stages, "
+        f"boundaries {[b.shape for b in checked.boundaries]}, output {checked.output.shape}")
+
+    tmp = out_dir.with_name(f"{out_dir.name}.tmp-{os.getpid()}")
+    shutil.rmtree(tmp, ignore_errors=True)
+    try:
+        tmp.mkdir(parents=True)
+        manifest = _build_into(tmp, checked, recipes, seed, log)
+        manifest["build"] = {"key": key, "builder_version": builder_version(),
+                             "spec_sha256": checked.content_sha256,
+                             "variants": list(variants), "torch": torch.__version__,
+                             "threads": threads,
+                             "wall_s": round(time.perf_counter() - started, 2)}
+        (tmp / "zoo.json").write_text(json.dumps(manifest, indent=2) + "\n")
+        _replace_dir(tmp, out_dir)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    log(f"wrote {out_dir} in {manifest['build']['wall_s']:.1f} s")
+    return manifest
+
+
+def _build_into(root: Path, checked: CheckedSpec, recipes, seed: int, log) -> dict:
+    spec = checked.spec
+    side_names = [s.name for s in checked.side_inputs]
+    val = spec.validation
+
+    dense = StagedModel(spec.stages)
+    if spec.pretrained:
+        log("dense: using the spec's trained weights")
+        dense.eval()
+    else:
+        t0 = time.perf_counter()
+        log(f"dense: training {spec.epochs} epoch(s) on {spec.train['input'].shape[0]} samples")
+        train(checked, dense, epochs=spec.epochs, lr=spec.lr, seed=seed)
+        log(f"dense: trained in {time.perf_counter() - t0:.1f} s")
+
+    n_ref = min(REFERENCE_SAMPLES, val["input"].shape[0])
+    reference = {k: val[k][:n_ref].clone() for k in ["input"] + side_names}
+    factory = VariantFactory(checked, dense, seed, log)
+    entries = []
+    for recipe in recipes:
+        t0 = time.perf_counter()
+        variant = factory.make(recipe)
+        model = variant.model()
+        accuracy = top1_accuracy(predict(model, val, side_names), val["labels"])
+        with torch.no_grad():
+            reference[f"output/{recipe.id}"] = model(
+                reference["input"], *[reference[s] for s in side_names]).float().clone()
+        stages = _export_variant(root, checked, variant)
+        entries.append({"id": recipe.id, "description": variant.description,
+                        "accuracy": round(accuracy, 6), "stages": stages})
+        log(f"{recipe.id}: accuracy {accuracy:.4f}, params "
+            f"{sum(s['params'] for s in stages)}, flops {sum(s['flops'] for s in stages)} "
+            f"({time.perf_counter() - t0:.1f} s)")
+
+    # clone(): torch.save of a slice would store the whole underlying tensor.
+    validation = {k: val[k].clone() for k in ["input"] + side_names + ["labels"]}
+    torch.save(validation, str(root / "validation.pt"))
+    torch.save(reference, str(root / "reference.pt"))
+    return {
+        "format": FORMAT,
+        "version": FORMAT_VERSION,
+        "task": spec.task,
+        "family": spec.family,
+        "num_stages": checked.num_stages,
+        "seed": seed,
+        "metric": {"name": spec.metric},
+        "input": checked.input.to_json(),
+        "side_inputs": [s.to_json() for s in checked.side_inputs],
+        "boundaries": [b.to_json() for b in checked.boundaries],
+        "output": checked.output.to_json(),
+        "validation": {"file": "validation.pt", "num_samples": int(val["input"].shape[0])},
+        "reference": {"file": "reference.pt", "num_samples": n_ref},
+        "variants": entries,
+    }
+
+
+def _export_variant(root: Path, checked: CheckedSpec, variant: VariantBuild) -> List[dict]:
+    """Export every stage of one variant and return its manifest Stage entries."""
+    val = checked.spec.validation
+    side_names = [s.name for s in checked.side_inputs]
+    n = TRACE_BATCH + CHECK_BATCH
+    x, side = val["input"][:n], [val[s][:n] for s in side_names]
+    x1, side1 = val["input"][:1], [val[s][:1] for s in side_names]  # batch 1, for FLOPs
+    entries = []
+    for k, stage in enumerate(variant.stages, start=1):
+        rel = f"stages/{variant.recipe.id}/stage{k}.pt"
+        example = (x[:TRACE_BATCH], *[s[:TRACE_BATCH] for s in side])
+        check = (x[TRACE_BATCH:], *[s[TRACE_BATCH:] for s in side])
+        export_stage(stage.module, example, check, root / rel, stage.precision,
+                     f"variant {variant.recipe.id} stage {k}")
+        entries.append({
+            "file": rel,
+            "params": count_params(stage.float_module),
+            "nonzeros": count_nonzeros(stage.float_module),
+            "bytes": (root / rel).stat().st_size,
+            "flops": estimate_flops(stage.float_module, x1, side1),
+            "precision": stage.precision,
+            "sparsity": {"kind": stage.sparsity_kind, "level": stage.sparsity_level},
+        })
+        with torch.no_grad():  # the next stage's inputs are this variant's own boundary
+            x = stage.module(x, *side)
+            x1 = stage.float_module(x1, *side1)
+    return entries
+
+
+def _make_deterministic(seed: int, threads: int) -> None:
+    torch.manual_seed(seed)
+    torch.set_num_threads(threads)  # float sums depend on how work is split across threads
+    torch.use_deterministic_algorithms(True, warn_only=True)
+    if "onednn" not in torch.backends.quantized.supported_engines:
+        raise ZooError("this torch build has no onednn quantized engine (needed for int8 "
+                       f"variants); supported: {torch.backends.quantized.supported_engines}")
+    torch.backends.quantized.engine = "onednn"
+
+
+def _check_replaceable(out_dir: Path) -> None:
+    """Refuse to replace anything that is not a zoo: --out /home must not wipe a home."""
+    if not out_dir.exists():
+        return
+    if not out_dir.is_dir():
+        raise ZooError(f"--out {out_dir}: exists and is not a directory")
+    if any(out_dir.iterdir()) and not (out_dir / "zoo.json").is_file():
+        raise ZooError(f"--out {out_dir}: exists, is not empty and has no zoo.json; refusing to "
+                       "replace it (expected a new path or an earlier zoo)")
+
+
+def _replace_dir(new: Path, target: Path) -> None:
+    """Swap ``new`` into ``target`` with renames; the old zoo is removed only after."""
+    if not target.exists():
+        new.rename(target)
+        return
+    old = target.with_name(f"{target.name}.tmp-{os.getpid()}-old")
+    shutil.rmtree(old, ignore_errors=True)
+    target.rename(old)
+    new.rename(target)
+    shutil.rmtree(old, ignore_errors=True)

@@ -1,0 +1,218 @@
+"""The variants: how each recipe (see recipes.py) is made from the trained dense base model.
+
+Float bases are made once and shared (``int8_struct50`` reuses ``struct50``'s fine-tuned model).
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from dataclasses import dataclass
+from typing import Callable, Dict, List, Sequence
+
+import torch
+from torch import nn
+import torch.nn.utils.prune as prune
+
+from .errors import ZooError
+from .measure import count_nonzeros, count_params
+from .recipes import Recipe, describe
+from .spec import CheckedSpec, Data
+from .training import StagedModel, batches, fit
+
+
+@dataclass
+class StageBuild:
+    """One stage of a built variant: the module to export and what the manifest says of it."""
+
+    module: nn.Module        # eager stage as exported (may be quantized / bf16-wrapped)
+    float_module: nn.Module  # the same stage before any cast, for counting params and FLOPs
+    precision: str
+    sparsity_kind: str
+    sparsity_level: float
+
+
+@dataclass
+class VariantBuild:
+    recipe: Recipe
+    description: str
+    stages: List[StageBuild]
+
+    def model(self) -> StagedModel:
+        return StagedModel([s.module for s in self.stages])
+
+
+class VariantFactory:
+    """Makes variants from the dense model, caching float bases so each is pruned/tuned once."""
+
+    def __init__(self, checked: CheckedSpec, dense: StagedModel, seed: int,
+                 log: Callable[[str], None]):
+        self.checked = checked
+        self.spec = checked.spec
+        self.side_names = [s.name for s in checked.side_inputs]
+        self.seed = seed
+        self.log = log
+        self._bases: Dict[str, StagedModel] = {"dense": dense}
+        self._dense_params = [count_params(s) for s in dense.stages]
+
+    def make(self, recipe: Recipe) -> VariantBuild:
+        base = self.float_base(recipe.base)
+        stages, methods = [], []
+        for k, float_stage in enumerate(base.stages):
+            kind, level = self._sparsity(recipe, k, float_stage)
+            module, precision = float_stage, "fp32"
+            if recipe.precision == "int8":
+                module, precision, method = self._int8(base, k)
+                methods.append(f"stage {k + 1} {method}")
+            elif recipe.precision == "bf16":
+                module, precision = Bf16Stage(copy.deepcopy(float_stage)), "bf16"
+            stages.append(StageBuild(module.eval(), float_stage, precision, kind, level))
+        description = describe(recipe)
+        if methods:  # say which int8 scheme each stage got: it depends on the stage's layers
+            description += ": " + ", ".join(methods)
+        return VariantBuild(recipe, description, stages)
+
+    def float_base(self, base: str) -> StagedModel:
+        if base not in self._bases:
+            level = int(re.sub(r"\D", "", base)) / 100.0
+            if base.startswith("us"):
+                self._bases[base] = unstructured(self._bases["dense"], level)
+            else:
+                self._bases[base] = self._structured(level, base)
+        return self._bases[base]
+
+    def _sparsity(self, recipe: Recipe, k: int, stage: nn.Module):
+        if recipe.base.startswith("us"):
+            params = count_params(stage)
+            return "unstructured", round(1.0 - count_nonzeros(stage) / params, 4)
+        if recipe.base.startswith("struct"):
+            removed = round(1.0 - count_params(stage) / self._dense_params[k], 4)
+            return ("structured", removed) if removed > 0 else ("none", 0.0)
+        return "none", 0.0
+
+    def _structured(self, ratio: float, base: str) -> StagedModel:
+        model = copy.deepcopy(self._bases["dense"])
+        x, side = self._probe()
+        before = [t.shape for t in _boundary_outputs(model, x, side)]
+        pruned = 0
+        # Collect first: prune_structured replaces submodules, which would upset the iteration.
+        for block in [m for m in model.modules() if callable(getattr(m, "prune_structured", None))]:
+            block.prune_structured(ratio)
+            pruned += 1
+        if pruned == 0:
+            raise ZooError(f"{self.checked.path}: variant {base} needs structured pruning, but no "
+                           "submodule of any stage has a prune_structured(ratio) method (use "
+                           "sparseloom_zoo.blocks or add the method to your own blocks)")
+        after = [t.shape for t in _boundary_outputs(model, x, side)]
+        for k, (b, a) in enumerate(zip(before, after), start=1):
+            if b != a:
+                raise ZooError(f"{self.checked.path}: structured pruning changed stage {k}'s "
+                               f"output shape from {list(b)} to {list(a)}; prune_structured must "
+                               "only remove units inside a block, never a boundary's")
+        epochs = self.spec.finetune_epochs
+        lr = self.spec.finetune_lr or self.spec.lr / 2
+        self.log(f"{base}: pruned {pruned} blocks by {ratio:.0%}, fine-tuning {epochs} epoch(s)")
+        train(self.checked, model, epochs=epochs, lr=lr, seed=self.seed + 1)
+        return model
+
+    def _probe(self):
+        data = self.spec.validation
+        return data["input"][:2], [data[s][:2] for s in self.side_names]
+
+    def _int8(self, base: StagedModel, k: int):
+        """Static int8 for stages with convolutions, dynamic otherwise; returns (module,
+        precision, method). Dynamic cannot quantize convs, and static needs calibration, which
+        linear/attention stages do not benefit from enough to be worth it."""
+        stage = copy.deepcopy(base.stages[k]).eval()
+        method = "dynamic (Linear)"
+        if any(isinstance(m, (nn.Conv1d, nn.Conv2d, nn.Conv3d)) for m in stage.modules()):
+            calib = _stage_inputs(base, self.checked.calibration, self.side_names, k)
+            try:
+                q = static_int8(stage, calib)
+                method = f"static FX (calibrated on {self.checked.calibration['input'].shape[0]})"
+            except Exception as err:  # FX needs symbolically traceable code; say so, fall back
+                self.log(f"warning: stage {k + 1} is not FX-traceable for static int8 "
+                         f"({type(err).__name__}: {str(err)[:120]}); using dynamic int8 on "
+                         "its Linear layers only")
+                q = dynamic_int8(stage)
+        else:
+            q = dynamic_int8(stage)
+        if not any("quantized" in type(m).__module__ for m in q.modules()):
+            self.log(f"warning: stage {k + 1} has no layer int8 can quantize; it stays fp32")
+            return q, "fp32", "not quantized (fp32)"
+        return q, "int8", method
+
+
+def train(checked: CheckedSpec, model: StagedModel, *, epochs: int, lr: float, seed: int) -> None:
+    """Train with the spec's train_fn if it has one, else the generic trainer."""
+    spec = checked.spec
+    torch.manual_seed(seed)
+    if spec.train_fn is not None:
+        spec.train_fn(model, spec.train, epochs, lr, seed)
+        model.eval()
+    else:
+        fit(model, spec.train, [s.name for s in checked.side_inputs], epochs=epochs, lr=lr,
+            batch_size=spec.batch_size, seed=seed)
+
+
+def unstructured(dense: StagedModel, level: float) -> StagedModel:
+    """Zero the smallest-|w| fraction ``level`` of each conv/linear weight, made permanent."""
+    model = copy.deepcopy(dense)
+    for m in model.modules():
+        if isinstance(m, (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d)):
+            prune.l1_unstructured(m, "weight", amount=level)
+            prune.remove(m, "weight")  # bake the mask into the weight: a plain module again
+    return model
+
+
+def dynamic_int8(stage: nn.Module) -> nn.Module:
+    """Linear weights int8, activations quantized per batch at run time."""
+    return torch.ao.quantization.quantize_dynamic(stage, {nn.Linear}, dtype=torch.qint8)
+
+
+def static_int8(stage: nn.Module, calibration: List[tuple]) -> nn.Module:
+    """FX graph mode static int8 (onednn qconfig), observers calibrated on ``calibration``."""
+    from torch.ao.quantization import get_default_qconfig_mapping
+    from torch.ao.quantization.quantize_fx import convert_fx, prepare_fx
+
+    prepared = prepare_fx(stage, get_default_qconfig_mapping("onednn"),
+                          example_inputs=calibration[0])
+    with torch.no_grad():
+        for args in calibration:
+            prepared(*args)
+    return convert_fx(prepared)
+
+
+class Bf16Stage(nn.Module):
+    """Runs a stage in bf16: float inputs cast in, output cast back to float32 (the contract)."""
+
+    def __init__(self, stage: nn.Module):
+        super().__init__()
+        self.stage = stage.to(torch.bfloat16)
+
+    def forward(self, x: torch.Tensor, *side: torch.Tensor) -> torch.Tensor:
+        args = [t.to(torch.bfloat16) if t.is_floating_point() else t for t in (x,) + side]
+        return self.stage(*args).float()
+
+
+@torch.no_grad()
+def _stage_inputs(model: StagedModel, data: Data, side_names: Sequence[str], k: int,
+                  batch_size: int = 64) -> List[tuple]:
+    """(x, *side) batches that stage k (0-based) of ``model`` sees on ``data``."""
+    model.eval()
+    out = []
+    for x, side, _ in batches(data, side_names, batch_size):
+        for stage in model.stages[:k]:
+            x = stage(x, *side)
+        out.append((x, *side))
+    return out
+
+
+@torch.no_grad()
+def _boundary_outputs(model: StagedModel, x: torch.Tensor, side: list) -> List[torch.Tensor]:
+    model.eval()
+    outs = []
+    for stage in model.stages:
+        x = stage(x, *side)
+        outs.append(x)
+    return outs
