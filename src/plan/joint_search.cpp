@@ -1,0 +1,538 @@
+#include "plan/joint_search.h"
+
+#include <algorithm>
+#include <limits>
+#include <memory>
+#include <numeric>
+#include <tuple>
+#include <utility>
+
+namespace sparseloom::plan {
+namespace {
+
+constexpr std::int64_t kUnlimited = std::numeric_limits<std::int64_t>::max();
+constexpr int kLocalSearchRounds = 50;
+
+// The part of the objective the search moves; the budget is a constraint here.
+struct Score {
+  int violations = 0;
+  double max_load = 0.0;
+  std::int64_t bytes = 0;
+};
+
+int Compare(const Score& a, const Score& b) {
+  return CompareObjectives({0, a.violations, a.max_load, a.bytes},
+                           {0, b.violations, b.max_load, b.bytes});
+}
+
+Score Worst() {
+  return {std::numeric_limits<int>::max(), 0.0, 0};
+}
+
+// A task's smallest possible contribution to each part of the objective, over some candidates.
+struct Minima {
+  int violation = 0;
+  std::int64_t bytes = 0;
+  double load_sum = 0.0;     // over processors
+  std::vector<double> load;  // per processor
+};
+
+Minima MinimaOf(const CandidateSet& set, const std::vector<int>& pool, std::size_t P) {
+  Minima m;
+  m.violation = std::numeric_limits<int>::max();
+  m.bytes = kUnlimited;
+  m.load_sum = std::numeric_limits<double>::infinity();
+  m.load.assign(P, std::numeric_limits<double>::infinity());
+  for (const int c : pool) {
+    const std::size_t i = static_cast<std::size_t>(c);
+    m.violation = std::min(m.violation, set.violation[i]);
+    m.bytes = std::min(m.bytes, set.bytes[i]);
+    double sum = 0.0;
+    for (std::size_t p = 0; p < P; ++p) {
+      m.load[p] = std::min(m.load[p], set.loads[i * P + p]);
+      sum += set.loads[i * P + p];
+    }
+    m.load_sum = std::min(m.load_sum, sum);
+  }
+  return m;
+}
+
+// Lower bounds of the tasks still to be chosen: entry i covers order[i..].
+struct Suffix {
+  std::vector<int> violations;
+  std::vector<std::int64_t> bytes;
+  std::vector<double> load_sum;
+  std::vector<double> load;  // [i * P + p]
+
+  Suffix(const std::vector<Minima>& minima, const std::vector<std::size_t>& order, std::size_t P)
+      : violations(order.size() + 1, 0),
+        bytes(order.size() + 1, 0),
+        load_sum(order.size() + 1, 0.0),
+        load((order.size() + 1) * P, 0.0) {
+    for (std::size_t i = order.size(); i-- > 0;) {
+      const Minima& m = minima[order[i]];
+      violations[i] = violations[i + 1] + m.violation;
+      bytes[i] = bytes[i + 1] + m.bytes;
+      load_sum[i] = load_sum[i + 1] + m.load_sum;
+      for (std::size_t p = 0; p < P; ++p)
+        load[i * P + p] = load[(i + 1) * P + p] + m.load[p];
+    }
+  }
+};
+
+class JointSearch {
+ public:
+  JointSearch(const std::vector<CandidateSet>& tasks, std::size_t P, std::int64_t budget,
+              SearchLimits limits)
+      : tasks_(tasks), P_(P), budget_(budget), limits_(limits) {}
+
+  JointResult Run() {
+    JointResult result;
+    for (const CandidateSet& set : tasks_)
+      result.stats.choices_evaluated += static_cast<std::int64_t>(set.size());
+    if (tasks_.empty())
+      return result;
+    ChoosePools();
+    Incumbent();
+    const std::vector<Minima> minima = AllMinima();
+    for (std::size_t t = 0; t < tasks_.size(); ++t) {
+      FilterByBound(t, minima);
+      ParetoPrune(t);
+      result.stats.candidates_kept += static_cast<std::int64_t>(pools_[t].size());
+    }
+    // An emptied pool means no candidate of that task can beat the incumbent.
+    const bool improvable = std::none_of(pools_.begin(), pools_.end(),
+                                         [](const std::vector<int>& pool) { return pool.empty(); });
+    if (improvable)
+      BranchAndBound();
+    result.stats.nodes = nodes_;
+    result.stats.complete = complete_;
+    for (std::size_t t = 0; t < tasks_.size(); ++t)
+      result.choices.push_back(tasks_[t].choices[static_cast<std::size_t>(best_pick_[t])]);
+    return result;
+  }
+
+ private:
+  const double* Loads(std::size_t t, int c) const {
+    return &tasks_[t].loads[static_cast<std::size_t>(c) * P_];
+  }
+  int Violation(std::size_t t, int c) const {
+    return tasks_[t].violation[static_cast<std::size_t>(c)];
+  }
+  std::int64_t Bytes(std::size_t t, int c) const {
+    return tasks_[t].bytes[static_cast<std::size_t>(c)];
+  }
+
+  // A task that can meet its SLO only competes with SLO-meeting choices, unless the memory budget
+  // forces some task below its SLO; then every choice stays in play.
+  void ChoosePools() {
+    const std::size_t T = tasks_.size();
+    std::int64_t min_all = 0;
+    std::int64_t min_needed = 0;
+    std::vector<bool> can_meet(T, false);
+    for (std::size_t t = 0; t < T; ++t) {
+      std::int64_t smallest = kUnlimited;
+      std::int64_t smallest_meeting = kUnlimited;
+      for (std::size_t c = 0; c < tasks_[t].size(); ++c) {
+        smallest = std::min(smallest, tasks_[t].bytes[c]);
+        if (tasks_[t].violation[c] == 0)
+          smallest_meeting = std::min(smallest_meeting, tasks_[t].bytes[c]);
+      }
+      can_meet[t] = smallest_meeting != kUnlimited;
+      min_all += smallest;
+      min_needed += can_meet[t] ? smallest_meeting : smallest;
+    }
+    budget_ = budget_ == 0 ? kUnlimited : std::max(budget_, min_all);
+    const bool budget_binds = min_needed > budget_;
+    pools_.assign(T, {});
+    for (std::size_t t = 0; t < T; ++t)
+      for (std::size_t c = 0; c < tasks_[t].size(); ++c)
+        if (!can_meet[t] || budget_binds || tasks_[t].violation[c] == 0)
+          pools_[t].push_back(static_cast<int>(c));
+  }
+
+  std::vector<Minima> AllMinima() const {
+    std::vector<Minima> minima;
+    for (std::size_t t = 0; t < tasks_.size(); ++t)
+      minima.push_back(MinimaOf(tasks_[t], pools_[t], P_));
+    return minima;
+  }
+
+  Score ScoreOf(const std::vector<int>& picks) const {
+    Score score;
+    std::vector<double> load(P_, 0.0);
+    for (std::size_t t = 0; t < tasks_.size(); ++t) {
+      score.violations += Violation(t, picks[t]);
+      score.bytes += Bytes(t, picks[t]);
+      for (std::size_t p = 0; p < P_; ++p)
+        load[p] += Loads(t, picks[t])[p];
+    }
+    score.max_load = *std::max_element(load.begin(), load.end());
+    return score;
+  }
+
+  // Greedy (heaviest task first, against the lower bounds of the rest), then best-response moves
+  // until none improves: a good first bound for the pruning and the branch and bound.
+  void Incumbent() {
+    const std::size_t T = tasks_.size();
+    const std::vector<Minima> minima = AllMinima();
+    std::vector<std::size_t> order(T);
+    std::iota(order.begin(), order.end(), 0);
+    std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+      return minima[a].load_sum > minima[b].load_sum;
+    });
+    const Suffix rest(minima, order, P_);
+    std::vector<int> picks(T, 0);
+    std::vector<double> load(P_, 0.0);
+    int violations = 0;
+    std::int64_t bytes = 0;
+    for (std::size_t i = 0; i < T; ++i) {
+      const std::size_t t = order[i];
+      Score best = Worst();
+      for (const int c : pools_[t]) {
+        const std::int64_t b = bytes + Bytes(t, c) + rest.bytes[i + 1];
+        if (b > budget_)
+          continue;
+        double m = 0.0;
+        for (std::size_t p = 0; p < P_; ++p)
+          m = std::max(m, load[p] + Loads(t, c)[p] + rest.load[(i + 1) * P_ + p]);
+        const Score s{violations + Violation(t, c) + rest.violations[i + 1], m, b};
+        if (Compare(s, best) < 0) {
+          best = s;
+          picks[t] = c;
+        }
+      }
+      violations += Violation(t, picks[t]);
+      bytes += Bytes(t, picks[t]);
+      for (std::size_t p = 0; p < P_; ++p)
+        load[p] += Loads(t, picks[t])[p];
+    }
+    for (int round = 0; round < kLocalSearchRounds; ++round) {
+      bool moved = false;
+      for (std::size_t t = 0; t < T; ++t) {
+        std::vector<double> others(P_, 0.0);
+        int others_violations = 0;
+        std::int64_t others_bytes = 0;
+        for (std::size_t j = 0; j < T; ++j) {
+          if (j == t)
+            continue;
+          others_violations += Violation(j, picks[j]);
+          others_bytes += Bytes(j, picks[j]);
+          for (std::size_t p = 0; p < P_; ++p)
+            others[p] += Loads(j, picks[j])[p];
+        }
+        Score best = Worst();
+        int best_c = picks[t];
+        for (const int c : pools_[t]) {
+          const std::int64_t b = others_bytes + Bytes(t, c);
+          if (b > budget_)
+            continue;
+          double m = 0.0;
+          for (std::size_t p = 0; p < P_; ++p)
+            m = std::max(m, others[p] + Loads(t, c)[p]);
+          const Score s{others_violations + Violation(t, c), m, b};
+          // The current pick wins ties, so the moves end.
+          if (Compare(s, best) < 0 || (Compare(s, best) == 0 && c == picks[t])) {
+            best = s;
+            best_c = c;
+          }
+        }
+        if (best_c != picks[t]) {
+          picks[t] = best_c;
+          moved = true;
+        }
+      }
+      if (!moved)
+        break;
+    }
+    best_pick_ = picks;
+    best_ = ScoreOf(picks);
+  }
+
+  // Drops candidates that cannot beat the incumbent even with every other task at its minima.
+  void FilterByBound(std::size_t t, const std::vector<Minima>& minima) {
+    Minima others;
+    others.load.assign(P_, 0.0);
+    for (std::size_t j = 0; j < tasks_.size(); ++j) {
+      if (j == t)
+        continue;
+      others.violation += minima[j].violation;
+      others.bytes += minima[j].bytes;
+      others.load_sum += minima[j].load_sum;
+      for (std::size_t p = 0; p < P_; ++p)
+        others.load[p] += minima[j].load[p];
+    }
+    std::vector<int> kept;
+    for (const int c : pools_[t]) {
+      const std::int64_t b = Bytes(t, c) + others.bytes;
+      if (b > budget_)
+        continue;
+      double m = 0.0;
+      double sum = 0.0;
+      for (std::size_t p = 0; p < P_; ++p) {
+        m = std::max(m, Loads(t, c)[p] + others.load[p]);
+        sum += Loads(t, c)[p];
+      }
+      m = std::max(m, (sum + others.load_sum) / static_cast<double>(P_));
+      if (Compare({Violation(t, c) + others.violation, m, b}, best_) < 0)
+        kept.push_back(c);
+    }
+    pools_[t] = std::move(kept);
+  }
+
+  // Keeps the candidates no other candidate of the task dominates on (violation, bytes, load on
+  // every processor); among identical ones, the most accurate.
+  void ParetoPrune(std::size_t t) {
+    const CandidateSet& set = tasks_[t];
+    std::vector<int>& pool = pools_[t];
+    struct Keyed {
+      int violation;
+      std::int64_t bytes;
+      double load_sum;
+      double accuracy;
+      int c;
+    };
+    std::vector<Keyed> keyed;
+    keyed.reserve(pool.size());
+    for (const int c : pool) {
+      double sum = 0.0;
+      for (std::size_t p = 0; p < P_; ++p)
+        sum += Loads(t, c)[p];
+      keyed.push_back(
+          {Violation(t, c), Bytes(t, c), sum, set.accuracy[static_cast<std::size_t>(c)], c});
+    }
+    std::sort(keyed.begin(), keyed.end(), [](const Keyed& a, const Keyed& b) {
+      if (a.violation != b.violation)
+        return a.violation < b.violation;
+      if (a.bytes != b.bytes)
+        return a.bytes < b.bytes;
+      if (a.load_sum != b.load_sum)
+        return a.load_sum < b.load_sum;
+      if (a.accuracy != b.accuracy)
+        return a.accuracy > b.accuracy;
+      return a.c < b.c;
+    });
+    for (std::size_t i = 0; i < keyed.size(); ++i)
+      pool[i] = keyed[i].c;
+    // A candidate can only be dominated by one sorted before it.
+    std::vector<int> front;
+    for (const int c : pool) {
+      const double* u = Loads(t, c);
+      bool dominated = false;
+      for (const int f : front) {
+        if (Violation(t, f) > Violation(t, c) || Bytes(t, f) > Bytes(t, c))
+          continue;
+        const double* w = Loads(t, f);
+        bool all_le = true;
+        for (std::size_t p = 0; p < P_ && all_le; ++p)
+          all_le = w[p] <= u[p];
+        if (all_le) {
+          dominated = true;
+          break;
+        }
+      }
+      if (!dominated)
+        front.push_back(c);
+    }
+    pool = std::move(front);
+  }
+
+  // One level per task: its candidates copied contiguously, in the order they are tried.
+  struct Level {
+    std::size_t task = 0;
+    std::vector<int> pick;  // candidate index in the task's set
+    std::vector<int> violation;
+    std::vector<std::int64_t> bytes;
+    std::vector<double> load_sum;  // over processors
+    std::vector<double> loads;     // [i * P + p]
+  };
+
+  void BranchAndBound() {
+    const std::size_t T = tasks_.size();
+    const std::vector<Minima> minima = AllMinima();
+    // Small pools branch near the root; the largest pool is the leaf level, which is only scanned.
+    std::vector<std::size_t> order(T);
+    std::iota(order.begin(), order.end(), 0);
+    std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+      return pools_[a].size() < pools_[b].size();
+    });
+    suffix_ = std::make_unique<Suffix>(minima, order, P_);
+    levels_.assign(T, {});
+    for (std::size_t i = 0; i < T; ++i) {
+      const std::size_t t = order[i];
+      Level& level = levels_[i];
+      level.task = t;
+      // By violation, then total load: within a violation count the average-load bound only grows
+      // along a level, so the scan of a level stops at the first candidate it rules out.
+      std::vector<std::tuple<int, double, int>> keyed;
+      for (const int c : pools_[t]) {
+        double sum = 0.0;
+        for (std::size_t p = 0; p < P_; ++p)
+          sum += Loads(t, c)[p];
+        keyed.emplace_back(Violation(t, c), sum, c);
+      }
+      std::sort(keyed.begin(), keyed.end());
+      for (const auto& [violation, sum, c] : keyed) {
+        level.pick.push_back(c);
+        level.violation.push_back(violation);
+        level.load_sum.push_back(sum);
+        level.bytes.push_back(Bytes(t, c));
+        level.loads.insert(level.loads.end(), Loads(t, c), Loads(t, c) + P_);
+      }
+    }
+    partial_.assign((T + 1) * P_, 0.0);
+    path_.assign(T, 0);
+    Descend(0, 0, 0);
+  }
+
+  // True when a candidate with these violations and this load bound, whatever its bytes, is worse
+  // than the best plan so far; so is every candidate after it on its level.
+  bool RuledOut(int violations, double load_bound) const {
+    return Compare({violations, load_bound, std::numeric_limits<std::int64_t>::min()}, best_) > 0;
+  }
+
+  void Descend(std::size_t depth, int violations, std::int64_t bytes) {
+    const Level& level = levels_[depth];
+    const double* load = &partial_[depth * P_];
+    const std::size_t n = level.pick.size();
+    double load_sum = 0.0;
+    for (std::size_t p = 0; p < P_; ++p)
+      load_sum += load[p];
+    const double P = static_cast<double>(P_);
+    if (depth + 1 == levels_.size()) {
+      for (std::size_t i = 0; i < n; ++i) {
+        ++nodes_;
+        if (RuledOut(violations + level.violation[i], (load_sum + level.load_sum[i]) / P))
+          break;
+        const std::int64_t b = bytes + level.bytes[i];
+        if (b > budget_)
+          continue;
+        const double* u = &level.loads[i * P_];
+        double m = 0.0;
+        for (std::size_t p = 0; p < P_; ++p)
+          m = std::max(m, load[p] + u[p]);
+        const Score s{violations + level.violation[i], m, b};
+        if (Compare(s, best_) < 0) {
+          best_ = s;
+          path_[depth] = static_cast<int>(i);
+          for (std::size_t d = 0; d < levels_.size(); ++d)
+            best_pick_[levels_[d].task] = levels_[d].pick[static_cast<std::size_t>(path_[d])];
+        }
+      }
+      return;
+    }
+    const Suffix& rest = *suffix_;
+    double* next = &partial_[(depth + 1) * P_];
+    const double* rest_load = &rest.load[(depth + 1) * P_];
+    for (std::size_t i = 0; i < n; ++i) {
+      if (nodes_ >= limits_.max_nodes) {
+        complete_ = false;
+        return;
+      }
+      ++nodes_;
+      const int v = violations + level.violation[i];
+      if (RuledOut(v + rest.violations[depth + 1],
+                   (load_sum + level.load_sum[i] + rest.load_sum[depth + 1]) / P))
+        break;
+      const std::int64_t b = bytes + level.bytes[i];
+      if (b + rest.bytes[depth + 1] > budget_)
+        continue;
+      const double* u = &level.loads[i * P_];
+      double m = 0.0;
+      for (std::size_t p = 0; p < P_; ++p) {
+        next[p] = load[p] + u[p];
+        m = std::max(m, next[p] + rest_load[p]);
+      }
+      if (Compare({v + rest.violations[depth + 1], m, b + rest.bytes[depth + 1]}, best_) >= 0)
+        continue;
+      path_[depth] = static_cast<int>(i);
+      Descend(depth + 1, v, b);
+    }
+  }
+
+  const std::vector<CandidateSet>& tasks_;
+  const std::size_t P_;
+  std::int64_t budget_;
+  const SearchLimits limits_;
+  std::vector<std::vector<int>> pools_;  // candidate indices still in play, per task
+  std::vector<int> best_pick_;
+  Score best_;
+  std::vector<Level> levels_;
+  std::unique_ptr<Suffix> suffix_;
+  std::vector<double> partial_;  // [depth * P + p]: load of the tasks above depth
+  std::vector<int> path_;
+  std::int64_t nodes_ = 0;
+  bool complete_ = true;
+};
+
+}  // namespace
+
+// The same arithmetic as CostOf in the same order, so the same figures and SLO verdicts to the last
+// bit, with each placement's stage latencies and hand-over sum looked up once.
+CandidateSet CostAllChoices(const PlanTask& task, const TaskSpace& space) {
+  const TaskProfile& profile = task.profile.get();
+  const std::size_t K = static_cast<std::size_t>(profile.num_stages);
+  const std::size_t V = static_cast<std::size_t>(profile.num_variants());
+  const std::size_t P = static_cast<std::size_t>(profile.num_processors());
+  const std::size_t placements = space.placements.size();
+  std::vector<double> stage_ms(placements * K * V);  // [(pi * K + k) * V + v]
+  std::vector<double> handover_ms(placements, 0.0);
+  for (std::size_t pi = 0; pi < placements; ++pi) {
+    const Placement& placement = space.placements[pi];
+    for (std::size_t k = 0; k < K; ++k)
+      for (std::size_t v = 0; v < V; ++v)
+        stage_ms[(pi * K + k) * V + v] =
+            profile.stage_latency_ms[(k * V + v) * P + static_cast<std::size_t>(placement[k])];
+    for (std::size_t k = 0; k + 1 < K; ++k)
+      handover_ms[pi] += profile.handover_ms[static_cast<std::size_t>(placement[k]) * P +
+                                             static_cast<std::size_t>(placement[k + 1])];
+  }
+  const std::size_t n = space.stitched.size() * placements;
+  CandidateSet set;
+  set.choices.resize(n);
+  set.violation.resize(n);
+  set.bytes.resize(n);
+  set.accuracy.resize(n);
+  set.loads.assign(n * P, 0.0);
+  std::vector<int> digits(K);
+  std::size_t c = 0;
+  for (const std::int64_t s : space.stitched) {
+    DigitsOf(profile, s, digits);
+    const std::size_t index = static_cast<std::size_t>(s);
+    std::int64_t bytes = 0;
+    for (std::size_t k = 0; k < K; ++k)
+      bytes += profile.stage_bytes[k * V + static_cast<std::size_t>(digits[k])];
+    const double accuracy = profile.accuracy[index];
+    const bool accurate = accuracy >= task.slo.min_accuracy;
+    const bool has_gap = !profile.stitch_gap_ms.empty();
+    for (std::size_t pi = 0; pi < placements; ++pi, ++c) {
+      const int* placement = space.placements[pi].data();
+      const double* ms = &stage_ms[pi * K * V];
+      double* loads = &set.loads[c * P];
+      double stages = 0.0;
+      for (std::size_t k = 0; k < K; ++k) {
+        const double stage = ms[k * V + static_cast<std::size_t>(digits[k])];
+        stages += stage;
+        loads[placement[k]] += stage;
+      }
+      double latency = stages + handover_ms[pi];
+      if (has_gap)
+        latency += profile.stitch_gap_ms[index];
+      for (std::size_t p = 0; p < P; ++p)
+        loads[p] = task.rate_per_s * loads[p] / 1000.0;
+      set.choices[c] = {s, static_cast<int>(pi)};
+      set.violation[c] = accurate && latency <= task.slo.max_latency_ms ? 0 : 1;
+      set.bytes[c] = bytes;
+      set.accuracy[c] = accuracy;
+    }
+  }
+  return set;
+}
+
+JointResult SearchJoint(const std::vector<CandidateSet>& tasks, int num_processors,
+                        std::int64_t memory_budget_bytes, SearchLimits limits) {
+  return JointSearch(tasks, static_cast<std::size_t>(num_processors), memory_budget_bytes, limits)
+      .Run();
+}
+
+}  // namespace sparseloom::plan
