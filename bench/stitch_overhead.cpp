@@ -33,7 +33,8 @@ using namespace sparseloom;
 
 int Run(int argc, char** argv) {
   if (argc < 3) {
-    std::fprintf(stderr, "usage: %s ZOO STITCH [--requests N] [--rounds R] [--threads T]\n", argv[0]);
+    std::fprintf(stderr, "usage: %s ZOO STITCH [--requests N] [--rounds R] [--threads T]\n",
+                 argv[0]);
     return 2;
   }
   int requests = 200;
@@ -42,9 +43,12 @@ int Run(int argc, char** argv) {
   for (int i = 3; i + 1 < argc; i += 2) {
     const std::string flag = argv[i];
     const int value = std::atoi(argv[i + 1]);
-    if (flag == "--requests") requests = value;
-    if (flag == "--rounds") rounds = value;
-    if (flag == "--threads") threads = value;
+    if (flag == "--requests")
+      requests = value;
+    if (flag == "--rounds")
+      rounds = value;
+    if (flag == "--threads")
+      threads = value;
   }
   const zoo::Zoo z = zoo::LoadZoo(argv[1]);
   const zoo::StitchedVariant stitched = zoo::ParseStitch(z, argv[2]);
@@ -59,7 +63,8 @@ int Run(int argc, char** argv) {
   // The direct path: the same files, loaded and called with libtorch alone.
   std::vector<torch::jit::Module> modules;
   for (std::size_t k = 0; k < stitched.variant_of_stage.size(); ++k) {
-    modules.push_back(torch::jit::load(z.variants[stitched.variant_of_stage[k]].stages[k].file.string()));
+    modules.push_back(
+        torch::jit::load(z.variants[stitched.variant_of_stage[k]].stages[k].file.string()));
     modules.back().eval();
   }
   // Batch-1 inputs, prepared once for both paths.
@@ -68,7 +73,8 @@ int Run(int argc, char** argv) {
   for (std::int64_t i = 0; i < reference.size; ++i) {
     inputs.push_back(engine.SliceBatch(reference.input, i, i + 1));
     std::vector<engine::Tensor> side;
-    for (const auto& s : reference.side) side.push_back(engine.SliceBatch(s, i, i + 1));
+    for (const auto& s : reference.side)
+      side.push_back(engine.SliceBatch(s, i, i + 1));
     sides.push_back(side);
   }
   std::vector<at::Tensor> raw_inputs;
@@ -82,7 +88,8 @@ int Run(int argc, char** argv) {
     for (std::int64_t i = 0; i < input.size(0); ++i) {
       raw_inputs.push_back(input.slice(0, i, i + 1));
       std::vector<at::Tensor> side;
-      for (const auto& spec : z.side_inputs) side.push_back(dict.at(spec.name).toTensor().slice(0, i, i + 1));
+      for (const auto& spec : z.side_inputs)
+        side.push_back(dict.at(spec.name).toTensor().slice(0, i, i + 1));
       raw_sides.push_back(side);
     }
   }
@@ -95,7 +102,8 @@ int Run(int argc, char** argv) {
       at::Tensor x = raw_inputs[i];
       for (auto& m : modules) {
         std::vector<c10::IValue> args{x};
-        for (const auto& s : raw_sides[i]) args.emplace_back(s);
+        for (const auto& s : raw_sides[i])
+          args.emplace_back(s);
         x = m.forward(args).toTensor();
       }
     }
@@ -136,7 +144,8 @@ int Run(int argc, char** argv) {
               zoo::ToString(z, stitched).c_str(), threads, rounds, requests);
   std::printf("direct libtorch loop   %.4f ms/request (median of rounds)\n", d);
   std::printf("sparseloom stitched    %.4f ms/request (median of rounds)\n", s);
-  std::printf("overhead               %+.2f%% (median of per-round ratios; target <= 3%%)\n", overhead);
+  std::printf("overhead               %+.2f%% (median of per-round ratios; target <= 3%%)\n",
+              overhead);
   return 0;
 }
 
