@@ -120,23 +120,24 @@ class VariantFactory:
         return data["input"][:2], [data[s][:2] for s in self.side_names]
 
     def _int8(self, base: StagedModel, k: int):
-        """Static int8 for stages with convolutions, dynamic otherwise; returns (module,
-        precision, method). Dynamic cannot quantize convs, and static needs calibration, which
-        linear/attention stages do not benefit from enough to be worth it."""
+        """Static int8 (FX, onednn, calibrated) for every stage, dynamic int8 on Linear layers
+        only when the stage is not FX-traceable; returns (module, precision, method).
+
+        Static, not dynamic, for transformers too: dynamic int8 picks a new activation scale for
+        every batch, and onednn then builds a new primitive on every request (its cache is keyed
+        by the scale). Measured in C++ on varied inputs, a width-64 encoder block took 0.65 ms
+        dynamic vs 0.21 ms fp32; static took 0.31 ms there and 0.75 vs 1.6 ms at width 256."""
         stage = copy.deepcopy(base.stages[k]).eval()
-        method = "dynamic (Linear)"
-        if any(isinstance(m, (nn.Conv1d, nn.Conv2d, nn.Conv3d)) for m in stage.modules()):
-            calib = _stage_inputs(base, self.checked.calibration, self.side_names, k)
-            try:
-                q = static_int8(stage, calib)
-                method = f"static FX (calibrated on {self.checked.calibration['input'].shape[0]})"
-            except Exception as err:  # FX needs symbolically traceable code; say so, fall back
-                self.log(f"warning: stage {k + 1} is not FX-traceable for static int8 "
-                         f"({type(err).__name__}: {str(err)[:120]}); using dynamic int8 on "
-                         "its Linear layers only")
-                q = dynamic_int8(stage)
-        else:
+        calib = _stage_inputs(base, self.checked.calibration, self.side_names, k)
+        try:
+            q = static_int8(stage, calib)
+            method = f"static FX (calibrated on {self.checked.calibration['input'].shape[0]})"
+        except Exception as err:  # FX needs symbolically traceable code; say so, fall back
+            self.log(f"warning: stage {k + 1} is not FX-traceable for static int8 "
+                     f"({type(err).__name__}: {str(err)[:120]}); using dynamic int8 on "
+                     "its Linear layers only")
             q = dynamic_int8(stage)
+            method = "dynamic (Linear)"
         if not any("quantized" in type(m).__module__ for m in q.modules()):
             self.log(f"warning: stage {k + 1} has no layer int8 can quantize; it stays fp32")
             return q, "fp32", "not quantized (fp32)"
