@@ -10,6 +10,7 @@ packages=(
   libopenblas0-openmp
   libxgboost-dev
   nlohmann-json3-dev libcli11-dev libspdlog-dev libfmt-dev
+  dataset-fashion-mnist espeak-ng flite sox
 )
 
 missing=()
@@ -23,7 +24,7 @@ if [ ${#missing[@]} -gt 0 ]; then
   [ "$(id -u)" -eq 0 ] || SUDO="sudo"
   export DEBIAN_FRONTEND=noninteractive
   $SUDO apt-get update -q
-  $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
+  $SUDO apt-get install -y -q "${missing[@]}"
 fi
 
 # Debian's libtorch links the generic libblas.so.3; the reference BLAS makes transformers 15-20x
@@ -36,4 +37,5 @@ if [ "$current" != "$(readlink -f "$openblas")" ]; then
   [ "$(id -u)" -eq 0 ] || SUDO="sudo"
   $SUDO update-alternatives --set libblas.so.3-x86_64-linux-gnu "$openblas"
 fi
+bash scripts/fetch_data.sh
 echo "setup: ok"
