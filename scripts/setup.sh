@@ -11,6 +11,7 @@ packages=(
   libxgboost-dev
   nlohmann-json3-dev libcli11-dev libspdlog-dev libfmt-dev
   dataset-fashion-mnist espeak-ng flite sox
+  python3-matplotlib
 )
 
 missing=()

@@ -4,6 +4,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "cli/profile_command.h"
 #include "cli/zoo_commands.h"
 #include "common/error.h"
 
@@ -14,6 +15,7 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   app.set_version_flag("--version", "sparseloom 0.1.0");
   sparseloom::cli::AddZooCommands(app);
+  sparseloom::cli::AddProfileCommand(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

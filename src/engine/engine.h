@@ -20,6 +20,8 @@ struct ProcessorConfig {
   std::string name = "cpu";
   std::string device = "cpu";
   int threads = 1;
+  // CPU cores its thread is pinned to (runtime/processor_thread.h); empty: not pinned.
+  std::vector<int> cores;
 };
 
 // What the caller expects of a stage file; the engine checks the real module against it.

@@ -1,0 +1,410 @@
+#include "profile/profiler.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <memory>
+
+#include "common/error.h"
+#include "profile/estimators.h"
+#include "profile/sample_design.h"
+#include "runtime/evaluation.h"
+#include "runtime/processor_thread.h"
+#include "runtime/stitched_chain.h"
+#include "zoo/stitched_variant.h"
+
+namespace sparseloom::profile {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+constexpr int kStageRounds = 5;
+
+double SecondsSince(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+double MillisecondsSince(Clock::time_point start) {
+  return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+}
+
+class Profiler {
+ public:
+  Profiler(const zoo::Zoo& zoo, engine::Engine& engine, const ProfileOptions& options)
+      : zoo_(zoo), engine_(engine), o_(options) {
+    if (o_.processors.empty())
+      throw UsageError("profile: no processors");
+    for (const auto& p : o_.processors) {
+      threads_.push_back(std::make_unique<runtime::ProcessorThread>(p));
+      stages_.push_back(std::make_unique<runtime::ZooStages>(zoo_, engine_, p));
+    }
+  }
+
+  PerformanceTable Run();
+
+ private:
+  void Report(const std::string& phase, std::int64_t done, std::int64_t total) const {
+    if (o_.progress)
+      o_.progress(phase, done, total);
+  }
+  int K() const { return zoo_.num_stages; }
+  int V() const { return static_cast<int>(zoo_.variants.size()); }
+  int P() const { return static_cast<int>(o_.processors.size()); }
+
+  void PrepareInputs();
+  void MeasureStages(PerformanceTable& table);
+  void MeasureHandovers(PerformanceTable& table);
+  std::map<ChainPoint, double> MeasureChains(const PerformanceTable& table,
+                                             const std::vector<ChainPoint>& points,
+                                             const std::string& phase);
+  double MeasureChain(const PerformanceTable& table, const ChainPoint& point);
+  std::map<std::int64_t, double> MeasureAccuracy(std::vector<std::int64_t> points,
+                                                 const std::string& phase);
+  void Accumulate(const std::vector<zoo::StitchedVariant>& list, std::size_t begin, std::size_t end,
+                  int k, const engine::Tensor& x, const std::vector<engine::Tensor>& side,
+                  std::int64_t first_label, std::vector<std::int64_t>& correct);
+
+  const zoo::Zoo& zoo_;
+  engine::Engine& engine_;
+  const ProfileOptions& o_;
+  std::vector<std::unique_ptr<runtime::ProcessorThread>> threads_;
+  std::vector<std::unique_ptr<runtime::ZooStages>> stages_;
+  runtime::LabelledSet validation_;
+  std::vector<std::vector<engine::Tensor>> stage_inputs_;  // [k][i]: batch-1 input of stage k
+  std::vector<std::vector<engine::Tensor>> side_inputs_;   // [i]: batch-1 side inputs
+  std::size_t next_input_ = 0;
+};
+
+void Profiler::PrepareInputs() {
+  validation_ = runtime::LoadValidationSet(zoo_, engine_);
+  const std::int64_t n = std::min<std::int64_t>(o_.latency_inputs, validation_.size);
+  if (n < 1)
+    throw InputError(zoo_.validation_file.string(), "input", "at least one validation sample");
+  const std::size_t reference = ReferenceVariant(zoo_);
+  stage_inputs_.assign(static_cast<std::size_t>(K()), {});
+  side_inputs_.clear();
+  // Stage k's inputs are what the reference variant's stages 1..k-1 make of real samples.
+  threads_[0]->Run([&] {
+    for (std::int64_t i = 0; i < n; ++i) {
+      std::vector<engine::Tensor> side;
+      for (const auto& t : validation_.side)
+        side.push_back(engine_.SliceBatch(t, i, i + 1));
+      engine::Tensor x = engine_.SliceBatch(validation_.input, i, i + 1);
+      for (int k = 0; k < K(); ++k) {
+        stage_inputs_[static_cast<std::size_t>(k)].push_back(x);
+        if (k + 1 < K())
+          x = stages_[0]->Get(reference, k + 1)->Run(x, side);
+      }
+      side_inputs_.push_back(std::move(side));
+    }
+  });
+}
+
+// Interleaved rounds over every (stage, variant, processor): a burst of load from elsewhere on the
+// machine then spreads over all of them instead of inflating a few.
+void Profiler::MeasureStages(PerformanceTable& table) {
+  const std::size_t kvp = static_cast<std::size_t>(K() * V() * P());
+  table.stage_latency_ms.assign(kvp, 0.0);
+  table.stage_latency_p90_ms.assign(kvp, 0.0);
+  table.stage_bytes.assign(static_cast<std::size_t>(K() * V()), 0);
+  const std::size_t n = side_inputs_.size();
+  const int rounds = std::max(1, std::min(o_.stage_runs, kStageRounds));
+  std::vector<std::vector<double>> samples(kvp);
+  std::int64_t done = 0;
+  for (int round = 0; round < rounds; ++round) {
+    const int runs = o_.stage_runs / rounds + (round < o_.stage_runs % rounds ? 1 : 0);
+    const int warmup = round == 0 ? o_.stage_warmup : 1;
+    for (int k = 0; k < K(); ++k) {
+      for (int v = 0; v < V(); ++v) {
+        for (int p = 0; p < P(); ++p) {
+          const auto at = static_cast<std::size_t>((k * V() + v) * P() + p);
+          threads_[static_cast<std::size_t>(p)]->Run([&] {
+            auto stage =
+                stages_[static_cast<std::size_t>(p)]->Get(static_cast<std::size_t>(v), k + 1);
+            const auto& inputs = stage_inputs_[static_cast<std::size_t>(k)];
+            for (int r = -warmup; r < runs; ++r) {
+              const std::size_t i = next_input_++ % n;
+              const auto start = Clock::now();
+              stage->Run(inputs[i], side_inputs_[i]);
+              if (r >= 0)
+                samples[at].push_back(MillisecondsSince(start));
+            }
+            if (p == 0)
+              table.stage_bytes[static_cast<std::size_t>(k * V() + v)] = stage->ResidentBytes();
+          });
+          Report("stage latency", ++done, static_cast<std::int64_t>(kvp) * rounds);
+        }
+      }
+    }
+  }
+  for (std::size_t at = 0; at < kvp; ++at) {
+    table.stage_latency_ms[at] = runtime::Median(samples[at]);
+    table.stage_latency_p90_ms[at] = runtime::Percentile(samples[at], 0.9);
+  }
+}
+
+// Handing a boundary to another processor costs one more dispatch to that processor's worker
+// (memory is shared: no copy); measured as the round trip of an empty job.
+void Profiler::MeasureHandovers(PerformanceTable& table) {
+  table.handover_ms.assign(static_cast<std::size_t>(P() * P()), 0.0);
+  std::vector<double> dispatch(static_cast<std::size_t>(P()));
+  for (int q = 0; q < P(); ++q) {
+    std::vector<double> samples;
+    for (int r = 0; r < 200; ++r) {
+      const auto start = Clock::now();
+      threads_[static_cast<std::size_t>(q)]->Run([] {});
+      if (r >= 20)
+        samples.push_back(MillisecondsSince(start));
+    }
+    dispatch[static_cast<std::size_t>(q)] = runtime::Median(samples);
+  }
+  for (int p = 0; p < P(); ++p) {
+    for (int q = 0; q < P(); ++q) {
+      if (p != q)
+        table.handover_ms[static_cast<std::size_t>(p * P() + q)] =
+            dispatch[static_cast<std::size_t>(q)];
+    }
+  }
+}
+
+// A chain runs as the runtime will run it: consecutive stages on one processor form one job on
+// that processor's worker; the caller hands the boundary from job to job.
+double Profiler::MeasureChain(const PerformanceTable& table, const ChainPoint& point) {
+  const zoo::StitchedVariant s = zoo::StitchedAt(zoo_, point.first);
+  const std::vector<int> on = table.PlacementAt(point.second);
+  std::vector<std::shared_ptr<engine::LoadedStage>> stages;
+  for (int k = 0; k < K(); ++k) {
+    const auto uk = static_cast<std::size_t>(k);
+    stages.push_back(stages_[static_cast<std::size_t>(on[uk])]->Get(s.variant_of_stage[uk], k + 1));
+  }
+  const std::size_t n = side_inputs_.size();
+  std::vector<double> samples;
+  for (int r = -o_.chain_warmup; r < o_.chain_runs; ++r) {
+    const std::size_t i = next_input_++ % n;
+    engine::Tensor x = stage_inputs_[0][i];
+    const auto& side = side_inputs_[i];
+    const auto start = Clock::now();
+    for (std::size_t begin = 0; begin < stages.size();) {
+      std::size_t end = begin + 1;
+      while (end < stages.size() && on[end] == on[begin])
+        ++end;
+      threads_[static_cast<std::size_t>(on[begin])]->Run([&] {
+        for (std::size_t k = begin; k < end; ++k)
+          x = stages[k]->Run(x, side);
+      });
+      begin = end;
+    }
+    if (r >= 0)
+      samples.push_back(MillisecondsSince(start));
+  }
+  return runtime::Median(samples);
+}
+
+std::map<ChainPoint, double> Profiler::MeasureChains(const PerformanceTable& table,
+                                                     const std::vector<ChainPoint>& points,
+                                                     const std::string& phase) {
+  std::map<ChainPoint, double> out;
+  std::int64_t done = 0;
+  for (const ChainPoint& point : points) {
+    out[point] = MeasureChain(table, point);
+    Report(phase, ++done, static_cast<std::int64_t>(points.size()));
+  }
+  return out;
+}
+
+// Depth-first over stitched variants sorted by stage: a shared prefix runs once per batch.
+void Profiler::Accumulate(const std::vector<zoo::StitchedVariant>& list, std::size_t begin,
+                          std::size_t end, int k, const engine::Tensor& x,
+                          const std::vector<engine::Tensor>& side, std::int64_t first_label,
+                          std::vector<std::int64_t>& correct) {
+  const auto uk = static_cast<std::size_t>(k);
+  for (std::size_t i = begin; i < end;) {
+    const std::size_t v = list[i].variant_of_stage[uk];
+    std::size_t j = i;
+    while (j < end && list[j].variant_of_stage[uk] == v)
+      ++j;
+    const engine::Tensor y = stages_[0]->Get(v, k + 1)->Run(x, side);
+    if (k + 1 < K()) {
+      Accumulate(list, i, j, k + 1, y, side, first_label, correct);
+    } else {
+      const std::vector<std::int64_t> predicted = engine_.ArgmaxLastDim(y);
+      std::int64_t hits = 0;
+      for (std::size_t m = 0; m < predicted.size(); ++m)
+        hits += predicted[m] == validation_.labels[static_cast<std::size_t>(first_label) + m];
+      for (std::size_t m = i; m < j; ++m)
+        correct[m] += hits;
+    }
+    i = j;
+  }
+}
+
+std::map<std::int64_t, double> Profiler::MeasureAccuracy(std::vector<std::int64_t> points,
+                                                         const std::string& phase) {
+  std::sort(points.begin(), points.end());  // mixed-radix order = sorted by stage 1, 2, ...
+  std::vector<zoo::StitchedVariant> list;
+  for (std::int64_t s : points)
+    list.push_back(zoo::StitchedAt(zoo_, s));
+  std::vector<std::int64_t> correct(list.size(), 0);
+  const std::int64_t n = validation_.size;
+  // One group per stage-1 variant, so progress moves in steps of about 1/V.
+  std::size_t done = 0;
+  for (std::size_t begin = 0; begin < list.size();) {
+    std::size_t end = begin;
+    while (end < list.size() && list[end].variant_of_stage[0] == list[begin].variant_of_stage[0])
+      ++end;
+    threads_[0]->Run([&] {
+      for (std::int64_t b = 0; b < n; b += o_.accuracy_batch) {
+        const std::int64_t e = std::min(n, b + o_.accuracy_batch);
+        std::vector<engine::Tensor> side;
+        for (const auto& t : validation_.side)
+          side.push_back(engine_.SliceBatch(t, b, e));
+        Accumulate(list, begin, end, 0, engine_.SliceBatch(validation_.input, b, e), side, b,
+                   correct);
+      }
+    });
+    done = end;
+    Report(phase, static_cast<std::int64_t>(done), static_cast<std::int64_t>(list.size()));
+    begin = end;
+  }
+  std::map<std::int64_t, double> out;
+  for (std::size_t i = 0; i < points.size(); ++i)
+    out[points[i]] = n == 0 ? 0.0 : static_cast<double>(correct[i]) / static_cast<double>(n);
+  return out;
+}
+
+PerformanceTable Profiler::Run() {
+  const auto start = Clock::now();
+  PerformanceTable table;
+  table.key = ProfileKey(zoo_, o_.processors);
+  table.task = zoo_.task;
+  table.zoo_dir = zoo_.dir.string();
+  table.num_stages = K();
+  for (const auto& v : zoo_.variants)
+    table.variant_ids.push_back(v.id);
+  table.processors = o_.processors;
+
+  // 1. Per-stage latency on every processor, and hand-over costs.
+  PrepareInputs();
+  MeasureStages(table);
+  MeasureHandovers(table);
+  table.time.stages_s = SecondsSince(start);
+
+  // 2. A sample of whole chains, the same number per placement.
+  auto phase_start = Clock::now();
+  const std::int64_t stitched = zoo_.StitchedCount();
+  const std::int64_t placements = table.num_placements();
+  const auto per_placement = std::max<std::int64_t>(
+      4, static_cast<std::int64_t>(std::ceil(o_.chain_fraction * static_cast<double>(stitched))));
+  const std::vector<ChainPoint> chain_sample =
+      ChainSample(zoo_, placements, per_placement, o_.seed);
+  LatencyTraining latency_training;
+  latency_training.measured = MeasureChains(table, chain_sample, "chain latency sample");
+  table.time.chains_s = SecondsSince(phase_start);
+
+  // 3. Accuracy: originals and single substitutions, then random stitched variants while the
+  // budget lasts.
+  phase_start = Clock::now();
+  AccuracyTraining accuracy_training;
+  accuracy_training.reference = ReferenceVariant(zoo_);
+  const std::vector<std::int64_t> structured =
+      StructuredAccuracySample(zoo_, accuracy_training.reference);
+  accuracy_training.measured = MeasureAccuracy(structured, "accuracy sample");
+  const double per_point = SecondsSince(phase_start) / static_cast<double>(structured.size());
+  const double left_s = o_.budget_minutes * 60.0 - SecondsSince(start);
+  const auto cap =
+      static_cast<std::int64_t>(std::ceil(o_.max_random_fraction * static_cast<double>(stitched)));
+  const std::int64_t random_count = std::clamp<std::int64_t>(
+      static_cast<std::int64_t>(left_s / std::max(per_point, 1e-6)), 0, cap);
+  accuracy_training.representative = RandomStitched(zoo_, random_count, structured, o_.seed + 1);
+  for (const auto& [s, a] :
+       MeasureAccuracy(accuracy_training.representative, "accuracy sample (random)"))
+    accuracy_training.measured[s] = a;
+  table.time.accuracy_s = SecondsSince(phase_start);
+
+  // 4. Estimators for everything not measured.
+  phase_start = Clock::now();
+  Report("estimators", 0, 1);
+  std::vector<std::int64_t> all_stitched(static_cast<std::size_t>(stitched));
+  for (std::int64_t s = 0; s < stitched; ++s)
+    all_stitched[static_cast<std::size_t>(s)] = s;
+  const Estimate accuracy =
+      EstimateAccuracy(zoo_, accuracy_training, all_stitched, o_.accuracy_model);
+  std::vector<ChainPoint> all_chains;
+  for (std::int64_t s = 0; s < stitched; ++s) {
+    for (std::int64_t q = 0; q < placements; ++q)
+      all_chains.emplace_back(s, q);
+  }
+  const Estimate latency =
+      EstimateLatency(zoo_, table, latency_training, all_chains, o_.latency_model);
+  table.accuracy = accuracy.value;
+  table.accuracy_measured.assign(all_stitched.size(), 0);
+  for (const auto& [s, a] : accuracy_training.measured) {
+    table.accuracy[static_cast<std::size_t>(s)] = a;
+    table.accuracy_measured[static_cast<std::size_t>(s)] = 1;
+  }
+  table.latency_ms = latency.value;
+  table.latency_measured.assign(all_chains.size(), 0);
+  for (const auto& [point, ms] : latency_training.measured) {
+    const auto at = static_cast<std::size_t>(point.first * placements + point.second);
+    table.latency_ms[at] = ms;
+    table.latency_measured[at] = 1;
+  }
+  table.accuracy_error = accuracy.error;
+  table.latency_error = latency.error;
+  table.time.estimators_s = SecondsSince(phase_start);
+  Report("estimators", 1, 1);
+  if (!o_.exhaustive)
+    return table;
+
+  // 5. Ground truth: every stitched variant and placement; the estimators checked on the points
+  // they never saw.
+  phase_start = Clock::now();
+  const std::map<std::int64_t, double> all_accuracy =
+      MeasureAccuracy(all_stitched, "exhaustive accuracy");
+  const std::map<ChainPoint, double> all_latency =
+      MeasureChains(table, all_chains, "exhaustive chain latency");
+  table.time.exhaustive_s = SecondsSince(phase_start);
+  HeldOutCheck check;
+  for (std::int64_t s = 0; s < stitched; ++s) {
+    const auto us = static_cast<std::size_t>(s);
+    const double truth = all_accuracy.at(s);
+    if (!table.accuracy_measured[us]) {
+      ++check.accuracy_points;
+      check.accuracy_mae += std::abs(accuracy.value[us] - truth);
+      check.accuracy_baseline_mae += std::abs(accuracy.baseline[us] - truth);
+    }
+    table.accuracy[us] = truth;
+    table.accuracy_measured[us] = 1;
+  }
+  for (std::size_t i = 0; i < all_chains.size(); ++i) {
+    const double truth = all_latency.at(all_chains[i]);
+    if (!table.latency_measured[i]) {
+      ++check.latency_points;
+      check.latency_mape += std::abs(latency.value[i] - truth) / truth;
+      check.latency_baseline_mape += std::abs(latency.baseline[i] - truth) / truth;
+    }
+    table.latency_ms[i] = truth;
+    table.latency_measured[i] = 1;
+  }
+  if (check.accuracy_points > 0) {
+    check.accuracy_mae /= check.accuracy_points;
+    check.accuracy_baseline_mae /= check.accuracy_points;
+  }
+  if (check.latency_points > 0) {
+    check.latency_mape /= check.latency_points;
+    check.latency_baseline_mape /= check.latency_points;
+  }
+  table.held_out = check;
+  table.exhaustive = true;
+  return table;
+}
+
+}  // namespace
+
+PerformanceTable ProfileZoo(const zoo::Zoo& zoo, engine::Engine& engine,
+                            const ProfileOptions& options) {
+  Profiler profiler(zoo, engine, options);
+  return profiler.Run();
+}
+
+}  // namespace sparseloom::profile

@@ -1,0 +1,45 @@
+#pragma once
+// The performance profiler (DESIGN.md "profile"; docs/profiler.md): measures every stage's
+// latency on every processor, hand-over costs, a sample of whole stitched chains and a sample of
+// stitched-variant accuracies, trains the two estimators and fills a PerformanceTable for every
+// stitched variant and placement. `exhaustive` also measures every stitched variant and placement
+// (the ground truth) and checks the estimators on the points they never saw.
+
+#include <cstdint>
+#include <functional>
+#include <string>
+
+#include "engine/engine.h"
+#include "profile/gradient_boosting.h"
+#include "profile/performance_table.h"
+#include "profile/processor_setup.h"
+#include "zoo/zoo.h"
+
+namespace sparseloom::profile {
+
+struct ProfileOptions {
+  ProcessorSetup processors;
+  bool exhaustive = false;
+  // Wall-time budget for the sampled profile; random accuracy points are added while it lasts.
+  double budget_minutes = 5.0;
+  // Most random stitched variants measured for accuracy, as a fraction of V^K.
+  double max_random_fraction = 0.02;
+  // Chains measured per placement, as a fraction of V^K (at least 4 per placement).
+  double chain_fraction = 0.01;
+  int stage_runs = 30;  // timed batch-1 runs per (stage, variant, processor)
+  int stage_warmup = 5;
+  int chain_runs = 9;  // timed runs per whole chain
+  int chain_warmup = 2;
+  int latency_inputs = 16;  // validation samples cycled through (never one repeated input)
+  std::int64_t accuracy_batch = 250;
+  std::uint64_t seed = 0;
+  BoostingOptions accuracy_model{.rounds = 300, .max_depth = 3, .learning_rate = 0.05};
+  BoostingOptions latency_model{.rounds = 200, .max_depth = 3, .learning_rate = 0.05};
+  // Called as work is done: phase name, units done, units in the phase.
+  std::function<void(const std::string&, std::int64_t, std::int64_t)> progress;
+};
+
+PerformanceTable ProfileZoo(const zoo::Zoo& zoo, engine::Engine& engine,
+                            const ProfileOptions& options);
+
+}  // namespace sparseloom::profile

@@ -1,0 +1,115 @@
+#include "runtime/processor_thread.h"
+
+#include <pthread.h>
+#include <sched.h>
+
+#include <algorithm>
+#include <cstring>
+#include <future>
+#include <string>
+
+#include "common/error.h"
+
+namespace sparseloom::runtime {
+
+std::vector<int> AvailableCores() {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (sched_getaffinity(0, sizeof(set), &set) != 0)
+    throw EngineError(std::string("sched_getaffinity failed: ") + std::strerror(errno));
+  std::vector<int> cores;
+  for (int c = 0; c < CPU_SETSIZE; ++c) {
+    if (CPU_ISSET(c, &set))
+      cores.push_back(c);
+  }
+  return cores;
+}
+
+ProcessorThread::ProcessorThread(engine::ProcessorConfig processor)
+    : processor_(std::move(processor)) {
+  if (processor_.threads < 1) {
+    throw UsageError("processor '" + processor_.name + "': threads must be at least 1, got " +
+                     std::to_string(processor_.threads));
+  }
+  const std::vector<int> available = AvailableCores();
+  for (int core : processor_.cores) {
+    if (std::find(available.begin(), available.end(), core) == available.end()) {
+      std::string list;
+      for (int c : available) {
+        list += list.empty() ? "" : ",";
+        list += std::to_string(c);
+      }
+      throw UsageError("processor '" + processor_.name + "': core " + std::to_string(core) +
+                       " is not available to this process (available: " + list + ")");
+    }
+  }
+  std::promise<int> pinned;
+  std::future<int> pin_result = pinned.get_future();
+  thread_ = std::thread([this, &pinned] {
+    int rc = 0;
+    if (!processor_.cores.empty()) {
+      cpu_set_t set;
+      CPU_ZERO(&set);
+      for (int core : processor_.cores)
+        CPU_SET(core, &set);
+      rc = pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
+    }
+    pinned.set_value(rc);
+    if (rc == 0)
+      Loop();
+  });
+  const int rc = pin_result.get();
+  if (rc != 0) {
+    thread_.join();
+    throw EngineError("processor '" + processor_.name +
+                      "': pthread_setaffinity_np failed: " + std::strerror(rc));
+  }
+}
+
+ProcessorThread::~ProcessorThread() {
+  {
+    std::lock_guard lock(mutex_);
+    stop_ = true;
+  }
+  wake_.notify_all();
+  thread_.join();
+}
+
+void ProcessorThread::Run(const std::function<void()>& job) {
+  std::unique_lock lock(mutex_);
+  wake_.wait(lock, [this] { return job_ == nullptr; });  // one job at a time
+  job_ = &job;
+  done_ = false;
+  error_ = nullptr;
+  wake_.notify_all();
+  wake_.wait(lock, [this] { return done_; });
+  job_ = nullptr;
+  std::exception_ptr error = error_;
+  lock.unlock();
+  wake_.notify_all();
+  if (error)
+    std::rethrow_exception(error);
+}
+
+void ProcessorThread::Loop() {
+  std::unique_lock lock(mutex_);
+  while (true) {
+    wake_.wait(lock, [this] { return stop_ || (job_ != nullptr && !done_); });
+    if (stop_)
+      return;
+    const std::function<void()>* job = job_;
+    lock.unlock();
+    std::exception_ptr error;
+    try {
+      (*job)();
+    } catch (...) {
+      error = std::current_exception();
+    }
+    lock.lock();
+    error_ = error;
+    done_ = true;
+    wake_.notify_all();
+  }
+}
+
+}  // namespace sparseloom::runtime

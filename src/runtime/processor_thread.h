@@ -1,0 +1,47 @@
+#pragma once
+// A processor of this host as a thread: one long-lived worker pinned to the processor's cores,
+// running jobs handed to it with the processor's thread count (the engine sets intra-op threads
+// per calling thread, so a processor must keep its own thread).
+
+#include <condition_variable>
+#include <exception>
+#include <functional>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "engine/engine.h"
+
+namespace sparseloom::runtime {
+
+// The CPU cores this process may run on (sched_getaffinity).
+std::vector<int> AvailableCores();
+
+class ProcessorThread {
+ public:
+  // Starts the worker and pins it to `processor.cores` (all cores when empty). A core this process
+  // may not use is a UsageError; a failed pin is an EngineError.
+  explicit ProcessorThread(engine::ProcessorConfig processor);
+  ~ProcessorThread();
+  ProcessorThread(const ProcessorThread&) = delete;
+  ProcessorThread& operator=(const ProcessorThread&) = delete;
+
+  // Runs `job` on the worker and waits for it; an exception thrown by `job` is rethrown here.
+  void Run(const std::function<void()>& job);
+
+  const engine::ProcessorConfig& processor() const { return processor_; }
+
+ private:
+  void Loop();
+
+  engine::ProcessorConfig processor_;
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  const std::function<void()>* job_ = nullptr;  // set while a job is pending or running
+  bool done_ = false;
+  bool stop_ = false;
+  std::exception_ptr error_;
+  std::thread thread_;
+};
+
+}  // namespace sparseloom::runtime
