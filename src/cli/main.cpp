@@ -4,6 +4,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "cli/plan_command.h"
 #include "cli/profile_command.h"
 #include "cli/zoo_commands.h"
 #include "common/error.h"
@@ -16,6 +17,7 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", "sparseloom 0.1.0");
   sparseloom::cli::AddZooCommands(app);
   sparseloom::cli::AddProfileCommand(app);
+  sparseloom::cli::AddPlanCommand(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -23,7 +23,8 @@ JsonField JsonField::ParseFile(const std::filesystem::path& file, nlohmann::json
   buffer << in.rdbuf();
   try {
     storage = nlohmann::json::parse(buffer.str());
-  } catch (const nlohmann::json::parse_error& e) {
+  } catch (const nlohmann::json::exception& e) {
+    // parse_error, and out_of_range for numbers such as 1e999 that no double holds.
     throw InputError(*name, "", "valid JSON", e.what());
   }
   return JsonField(name, &storage, "");

@@ -11,6 +11,7 @@
 
 #include "common/error.h"
 #include "common/json_reader.h"
+#include "runtime/evaluation.h"
 
 namespace sparseloom::profile {
 namespace {
@@ -346,15 +347,22 @@ plan::TaskProfile ToTaskProfile(const PerformanceTable& t) {
   profile.stage_bytes = t.stage_bytes;
   profile.accuracy = t.accuracy;
   profile.handover_ms = t.handover_ms;
+  // The planner models L(s, pi) as the sum of its stages plus one gap per stitched variant. Take
+  // the median gap over placements, so that one noisy placement cannot drag it, and never let it
+  // remove more than half of the fastest placement's stage sum (a noisy stage measurement once
+  // made a planned latency negative).
   profile.stitch_gap_ms.resize(static_cast<std::size_t>(t.num_stitched()));
+  std::vector<double> gaps(static_cast<std::size_t>(t.num_placements()));
   for (std::int64_t s = 0; s < t.num_stitched(); ++s) {
-    double gap = 0.0;
+    double fastest_additive = std::numeric_limits<double>::infinity();
     for (std::int64_t q = 0; q < t.num_placements(); ++q) {
-      gap += t.latency_ms[static_cast<std::size_t>(s * t.num_placements() + q)] -
-             t.AdditiveLatency(s, q);
+      const double additive = t.AdditiveLatency(s, q);
+      gaps[static_cast<std::size_t>(q)] =
+          t.latency_ms[static_cast<std::size_t>(s * t.num_placements() + q)] - additive;
+      fastest_additive = std::min(fastest_additive, additive);
     }
     profile.stitch_gap_ms[static_cast<std::size_t>(s)] =
-        gap / static_cast<double>(t.num_placements());
+        std::max(runtime::Median(gaps), -0.5 * fastest_additive);
   }
   return profile;
 }

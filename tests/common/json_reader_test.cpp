@@ -51,6 +51,13 @@ TEST(JsonField, UnparsableAndMissingFilesAreInputErrors) {
             std::string::npos);
 }
 
+TEST(JsonField, NumbersNoDoubleHoldsAreInputErrors) {
+  nlohmann::json storage;
+  const auto huge = WriteTemp("huge.json", R"({"a": 1e999})");
+  EXPECT_NE(ErrorOf([&] { JsonField::ParseFile(huge, storage); }).find("expected valid JSON"),
+            std::string::npos);
+}
+
 TEST(WriteFileAtomically, ReplacesTheFileWhole) {
   const auto file = std::filesystem::temp_directory_path() / "sparseloom-atomic.json";
   WriteFileAtomically(file, "first");

@@ -1,0 +1,552 @@
+#include "cli/plan_command.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <deque>
+#include <filesystem>
+#include <iostream>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "cli/table.h"
+#include "common/error.h"
+#include "common/json_reader.h"
+#include "plan/planner.h"
+#include "plan/task_file.h"
+#include "profile/performance_table.h"
+#include "profile/processor_setup.h"
+#include "zoo/zoo.h"
+
+namespace sparseloom::cli {
+namespace {
+
+// A plan was made and written, but it leaves an SLO unmet, exceeds the memory budget or loads a
+// processor over 100%.
+constexpr int kExitPlanFallsShort = 2;
+
+struct PlanCommandOptions {
+  std::string tasks;
+  std::string planner = "sparseloom";
+  std::string json;
+};
+
+// What the command works from: the task file, the processors, and per task its zoo's table and
+// the planner's profile made of it.
+struct Inputs {
+  plan::TaskFile file;
+  profile::ProcessorSetup setup;
+  std::deque<profile::PerformanceTable> tables;  // one per distinct table file
+  std::deque<plan::TaskProfile> profiles;        // parallel to tables
+  std::vector<std::size_t> table_of_task;        // task index -> index in tables/profiles
+  std::vector<std::filesystem::path> table_files;
+};
+
+struct SolvedPlan {
+  plan::Plan plan;
+  double decision_ms = 0.0;
+
+  bool FallsShort() const {
+    return plan.objective.violations > 0 || plan.objective.bytes_over_budget > 0 ||
+           !plan.Sustainable();
+  }
+};
+
+std::string Num(double value) {
+  char buffer[64];
+  std::snprintf(buffer, sizeof buffer, "%g", value);
+  return buffer;
+}
+
+std::string Join(const std::vector<std::string>& items, const std::string& separator) {
+  std::string out;
+  for (const std::string& item : items) {
+    if (!out.empty())
+      out += separator;
+    out += item;
+  }
+  return out;
+}
+
+std::string Percent(double fraction) {
+  return Fixed(100.0 * fraction, 1) + "%";
+}
+
+// Quotes a path for a shell command line only when it needs it.
+std::string ShellWord(const std::string& word) {
+  const bool plain = !word.empty() && std::all_of(word.begin(), word.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) ||
+           std::string("_./:+,=-").find(c) != std::string::npos;
+  });
+  if (plain)
+    return word;
+  std::string out = "'";
+  for (char c : word)
+    out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return out + "'";
+}
+
+profile::ProcessorSetup SetupOf(const plan::TaskFile& file) {
+  if (file.processors.empty())
+    return profile::DefaultProcessorSetup();
+  try {
+    return profile::ParseProcessorSetup(file.processors);
+  } catch (const UsageError& e) {
+    throw InputError(file.file.string(), "processors",
+                     "a processor setup \"NAME:CORES:THREADS,...\" or a JSON file", e.what());
+  }
+}
+
+std::filesystem::path TableFile(const plan::TaskSpec& task, const zoo::Zoo& z) {
+  // Where `sparseloom profile` writes it: ZOO/profile/ by default, else OUT/<zoo task>/.
+  if (task.profile_dir.empty())
+    return task.zoo_dir / "profile" / profile::kTableFile;
+  return task.profile_dir / z.task / profile::kTableFile;
+}
+
+// A task whose table must be (re)made before planning.
+struct MissingTable {
+  std::string task;
+  std::string problem;
+  std::filesystem::path zoo_dir;
+  std::filesystem::path profile_dir;
+  bool unreadable = false;  // `sparseloom profile` would refuse it too: needs --force
+};
+
+std::string WhyStale(const profile::PerformanceTable& table, const profile::ProcessorSetup& setup) {
+  if (table.profiler_version != profile::kProfilerVersion) {
+    return "it was made by profiler version " + table.profiler_version + ", this is version " +
+           profile::kProfilerVersion;
+  }
+  if (profile::ToString(table.processors) != profile::ToString(setup)) {
+    return "it was made for processors " + profile::ToString(table.processors) +
+           ", the task file plans for " + profile::ToString(setup);
+  }
+  return "the zoo changed since it was made (manifest or stage files differ)";
+}
+
+// The exact commands that make the missing tables: one per output folder, all of its zoos at once.
+std::string ProfileCommands(const std::vector<MissingTable>& missing, const plan::TaskFile& file) {
+  struct Group {
+    std::filesystem::path profile_dir;
+    bool force = false;
+    std::vector<std::string> zoos;
+  };
+  std::vector<Group> groups;
+  for (const MissingTable& m : missing) {
+    auto it = std::find_if(groups.begin(), groups.end(), [&](const Group& g) {
+      return g.profile_dir == m.profile_dir && g.force == m.unreadable;
+    });
+    if (it == groups.end())
+      it = groups.insert(groups.end(), Group{m.profile_dir, m.unreadable, {}});
+    if (std::find(it->zoos.begin(), it->zoos.end(), m.zoo_dir.string()) == it->zoos.end())
+      it->zoos.push_back(m.zoo_dir.string());
+  }
+  std::string out;
+  for (const Group& g : groups) {
+    std::vector<std::string> words = {" ", "sparseloom", "profile"};
+    for (const std::string& z : g.zoos)
+      words.push_back(ShellWord(z));
+    if (!file.processors.empty())
+      words.insert(words.end(), {"--processors", ShellWord(file.processors)});
+    if (!g.profile_dir.empty())
+      words.insert(words.end(), {"--out", ShellWord(g.profile_dir.string())});
+    if (g.force)
+      words.push_back("--force");
+    out += Join(words, " ");
+    out += '\n';
+  }
+  return out;
+}
+
+Inputs LoadInputs(const std::string& task_file) {
+  Inputs in;
+  in.file = plan::LoadTaskFile(task_file);
+  in.setup = SetupOf(in.file);
+  std::map<std::string, std::size_t> loaded;  // table file -> index
+  std::vector<MissingTable> missing;
+  for (const plan::TaskSpec& task : in.file.tasks) {
+    const zoo::Zoo z = zoo::LoadZoo(task.zoo_dir);
+    const std::filesystem::path file = TableFile(task, z);
+    in.table_files.push_back(file);
+    if (auto it = loaded.find(file.string()); it != loaded.end()) {
+      in.table_of_task.push_back(it->second);
+      continue;
+    }
+    MissingTable m{task.name, "", task.zoo_dir, task.profile_dir};
+    std::error_code ec;
+    if (!std::filesystem::exists(file, ec)) {
+      m.problem = "no performance table at " + file.string();
+      missing.push_back(m);
+      continue;
+    }
+    try {
+      profile::PerformanceTable table = profile::LoadPerformanceTable(file);
+      if (table.key != profile::ProfileKey(z, in.setup) ||
+          table.profiler_version != profile::kProfilerVersion) {
+        m.problem =
+            "the performance table " + file.string() + " is stale: " + WhyStale(table, in.setup);
+        missing.push_back(m);
+        continue;
+      }
+      in.profiles.push_back(profile::ToTaskProfile(table));
+      in.tables.push_back(std::move(table));
+    } catch (const Error& e) {
+      m.problem = "the performance table cannot be used: " + std::string(e.what());
+      m.unreadable = true;
+      missing.push_back(m);
+      continue;
+    }
+    loaded.emplace(file.string(), in.tables.size() - 1);
+    in.table_of_task.push_back(in.tables.size() - 1);
+  }
+  if (!missing.empty()) {
+    std::string message = in.file.file.string() + ": cannot plan without a fresh performance " +
+                          "table for every task (`sparseloom plan` never profiles implicitly):\n";
+    for (const MissingTable& m : missing)
+      message += "  task '" + m.task + "': " + m.problem + "\n";
+    message += "make them with (a few minutes per zoo, on an otherwise idle machine):\n" +
+               ProfileCommands(missing, in.file);
+    message.pop_back();
+    throw UsageError(message);
+  }
+  if (in.file.placements == plan::PlacementSpace::kOrders) {
+    for (std::size_t t = 0; t < in.file.tasks.size(); ++t) {
+      const plan::TaskProfile& p = in.profiles[in.table_of_task[t]];
+      if (p.num_stages > static_cast<int>(in.setup.size())) {
+        throw InputError(in.file.file.string(), "placements",
+                         "\"any\": \"orders\" puts every stage on its own processor and needs K <= "
+                         "P, but task '" +
+                             in.file.tasks[t].name + "' has K = " + std::to_string(p.num_stages) +
+                             " stages and the setup " + std::to_string(in.setup.size()) +
+                             " processors",
+                         "\"orders\"");
+      }
+    }
+  }
+  return in;
+}
+
+plan::PlanRequest RequestOf(const Inputs& in) {
+  plan::PlanRequest request;
+  for (const auto& p : in.setup)
+    request.processors.push_back(p.name);
+  request.memory_budget_bytes = in.file.memory_budget_bytes;
+  request.placements = in.file.placements;
+  for (std::size_t t = 0; t < in.file.tasks.size(); ++t) {
+    const plan::TaskSpec& spec = in.file.tasks[t];
+    request.tasks.push_back(plan::PlanTask{spec.name, std::cref(in.profiles[in.table_of_task[t]]),
+                                           spec.slo, spec.rate_per_s});
+  }
+  return request;
+}
+
+std::vector<std::unique_ptr<plan::Planner>> PlannersNamed(const std::string& name) {
+  if (name == "all")
+    return plan::MakeAllPlanners();
+  std::vector<std::unique_ptr<plan::Planner>> out;
+  if (name == "sparseloom") {
+    out.push_back(plan::MakeSparseLoomPlanner());
+    return out;
+  }
+  for (plan::Baseline b : {plan::Baseline::kSvAoNp, plan::Baseline::kSvAoP, plan::Baseline::kSvLoNp,
+                           plan::Baseline::kSvLoP, plan::Baseline::kAvNp, plan::Baseline::kAvP}) {
+    if (plan::NameOf(b) == name) {
+      out.push_back(plan::MakeBaselinePlanner(b));
+      return out;
+    }
+  }
+  throw UsageError("--planner: unknown planner '" + name + "'");
+}
+
+std::string JoinPlacement(const plan::Plan& plan, const plan::TaskPlan& task) {
+  std::vector<std::string> names;
+  for (int p : task.placement)
+    names.push_back(plan.processors[static_cast<std::size_t>(p)]);
+  return Join(names, ",");
+}
+
+bool AccuracyMeasured(const Inputs& in, std::size_t t, std::int64_t s) {
+  return in.tables[in.table_of_task[t]].accuracy_measured[static_cast<std::size_t>(s)] != 0;
+}
+
+// The profiler's own latency for the task's chosen stitched variant and placement (measured or
+// estimated). The planner's model (stage sum + hand-overs + the mean stitch gap over placements)
+// should stay close to it; a large gap means a noisy or inconsistent table.
+double TableLatency(const Inputs& in, std::size_t t, const plan::TaskPlan& tp) {
+  const profile::PerformanceTable& table = in.tables[in.table_of_task[t]];
+  std::int64_t placement = 0;
+  for (int p : tp.placement)
+    placement = placement * table.num_processors() + p;
+  return table.latency_ms[static_cast<std::size_t>(tp.stitched_variant * table.num_placements() +
+                                                   placement)];
+}
+
+std::string BudgetText(std::int64_t bytes) {
+  return bytes > 0 ? HumanBytes(static_cast<double>(bytes)) : "unlimited";
+}
+
+void PrintPlan(const Inputs& in, const SolvedPlan& solved) {
+  const plan::Plan& plan = solved.plan;
+  std::cout << plan.planner << " plan for " << plan.tasks.size() << " task"
+            << (plan.tasks.size() == 1 ? "" : "s") << " on " << profile::ToString(in.setup)
+            << " (name:cores:threads); placements: "
+            << (in.file.placements == plan::PlacementSpace::kOrders
+                    ? "orders (every stage on its own processor)"
+                    : "any mapping")
+            << "; memory budget: " << BudgetText(plan.memory_budget_bytes) << "\n\n";
+
+  Table tasks({"task", "SLO (accuracy, latency)", "rate", "stitched variant", "placement",
+               "latency", "accuracy", "resident", "SLO met"});
+  bool any_estimated = false;
+  for (std::size_t t = 0; t < plan.tasks.size(); ++t) {
+    const plan::TaskPlan& tp = plan.tasks[t];
+    const plan::TaskSpec& spec = in.file.tasks[t];
+    const bool measured = AccuracyMeasured(in, t, tp.stitched_variant);
+    any_estimated = any_estimated || !measured;
+    tasks.AddRow(
+        {tp.task,
+         ">=" + Percent(spec.slo.min_accuracy) + ", <=" + Num(spec.slo.max_latency_ms) + " ms",
+         Num(spec.rate_per_s) + "/s",
+         plan::StitchedVariantName(in.profiles[in.table_of_task[t]], tp.stitched_variant),
+         JoinPlacement(plan, tp), Fixed(tp.latency_ms, 2) + " ms",
+         Fixed(100.0 * tp.accuracy, 1) + "%" + (measured ? "" : " (est.)"),
+         HumanBytes(static_cast<double>(tp.resident_bytes)),
+         tp.slo_met ? "yes" : "NO: " + tp.reason});
+  }
+  tasks.Print(std::cout);
+  std::cout << "(latency: expected batch-1 latency of the stitched variant on its placement, "
+               "hand-overs included, no queueing"
+            << (any_estimated ? "; est.: accuracy estimated by the profiler, not measured" : "")
+            << ")\n\n";
+
+  Table processors({"processor", "cores", "threads", "load", "stages (task[stage,...])"});
+  for (std::size_t p = 0; p < plan.processors.size(); ++p) {
+    std::vector<std::string> cores, stages;
+    for (int c : in.setup[p].cores)
+      cores.push_back(std::to_string(c));
+    for (const plan::TaskPlan& tp : plan.tasks) {
+      std::vector<std::string> here;
+      for (std::size_t k = 0; k < tp.placement.size(); ++k) {
+        if (static_cast<std::size_t>(tp.placement[k]) == p)
+          here.push_back(std::to_string(k + 1));
+      }
+      if (!here.empty())
+        stages.push_back(tp.task + "[" + Join(here, ",") + "]");
+    }
+    processors.AddRow({plan.processors[p], Join(cores, "+"), std::to_string(in.setup[p].threads),
+                       Percent(plan.processor_load[p]), stages.empty() ? "-" : Join(stages, " ")});
+  }
+  processors.Print(std::cout);
+
+  const plan::Objective& o = plan.objective;
+  std::cout << "\nobjective: " << o.violations << " of " << plan.tasks.size()
+            << " SLOs not met; busiest processor at " << Percent(o.max_load) << " load; "
+            << HumanBytes(static_cast<double>(o.resident_bytes)) << " of stages resident";
+  if (plan.memory_budget_bytes > 0) {
+    std::cout << " (budget " << BudgetText(plan.memory_budget_bytes) << ")";
+    if (o.bytes_over_budget > 0)
+      std::cout << ", " << HumanBytes(static_cast<double>(o.bytes_over_budget))
+                << " OVER THE BUDGET: no plan fits it";
+  }
+  std::cout << "\nsearch: " << plan.search.choices_evaluated << " choices costed, "
+            << plan.search.candidates_kept << " kept after pruning, " << plan.search.nodes
+            << " nodes, "
+            << (plan.search.complete ? "exact" : "cut short by the node limit (best plan found)")
+            << "; decided in " << Fixed(solved.decision_ms, 2) << " ms\n";
+  for (std::size_t t = 0; t < plan.tasks.size(); ++t) {
+    const plan::TaskPlan& tp = plan.tasks[t];
+    const double table_ms = TableLatency(in, t, tp);
+    if (tp.latency_ms <= 0.0 || tp.latency_ms > 2.0 * table_ms || 2.0 * tp.latency_ms < table_ms) {
+      std::cout << "warning: task '" << tp.task << "': the planner expects "
+                << Fixed(tp.latency_ms, 3) << " ms for its choice, the performance table says "
+                << Fixed(table_ms, 3)
+                << " ms: the table is noisy or inconsistent (profiled under load?); consider "
+                   "`sparseloom profile --force` on a quieter machine\n";
+    }
+  }
+  for (std::size_t p = 0; p < plan.processors.size(); ++p) {
+    if (plan.processor_load[p] > 1.0) {
+      std::cout << "warning: " << plan.processors[p] << " is loaded "
+                << Percent(plan.processor_load[p])
+                << " (> 100%): at these rates its requests queue without bound and the "
+                   "latencies above will not hold\n";
+    }
+  }
+}
+
+void PrintComparison(const std::vector<SolvedPlan>& solved) {
+  Table table({"planner", "SLOs met", "violations", "max load", "resident", "over budget",
+               "decision", "SLOs not met"});
+  for (const SolvedPlan& s : solved) {
+    const plan::Plan& plan = s.plan;
+    std::vector<std::string> unmet;
+    for (const plan::TaskPlan& tp : plan.tasks) {
+      if (!tp.slo_met)
+        unmet.push_back(tp.task);
+    }
+    table.AddRow(
+        {plan.planner,
+         std::to_string(plan.tasks.size() - static_cast<std::size_t>(plan.objective.violations)) +
+             "/" + std::to_string(plan.tasks.size()),
+         std::to_string(plan.objective.violations), Percent(plan.objective.max_load),
+         HumanBytes(static_cast<double>(plan.objective.resident_bytes)),
+         plan.objective.bytes_over_budget > 0
+             ? HumanBytes(static_cast<double>(plan.objective.bytes_over_budget))
+             : "-",
+         Fixed(s.decision_ms, 2) + " ms", unmet.empty() ? "-" : Join(unmet, ", ")});
+  }
+  table.Print(std::cout);
+  std::cout << "(one plan per planner on the same tables and SLOs; `--planner NAME` shows one "
+               "plan in full, `--json` writes them all)\n";
+}
+
+nlohmann::ordered_json PlanJson(const Inputs& in, const SolvedPlan& solved) {
+  const plan::Plan& plan = solved.plan;
+  nlohmann::ordered_json tasks = nlohmann::ordered_json::array();
+  for (std::size_t t = 0; t < plan.tasks.size(); ++t) {
+    const plan::TaskPlan& tp = plan.tasks[t];
+    const plan::TaskSpec& spec = in.file.tasks[t];
+    const plan::TaskProfile& profile = in.profiles[in.table_of_task[t]];
+    nlohmann::ordered_json variants = nlohmann::ordered_json::array();
+    for (int v : tp.variant_of_stage)
+      variants.push_back(profile.variant_ids[static_cast<std::size_t>(v)]);
+    nlohmann::ordered_json placement = nlohmann::ordered_json::array();
+    for (int p : tp.placement)
+      placement.push_back(plan.processors[static_cast<std::size_t>(p)]);
+    tasks.push_back({
+        {"name", tp.task},
+        {"zoo", spec.zoo_dir.string()},
+        {"performance_table", in.table_files[t].string()},
+        {"slo",
+         {{"min_accuracy", spec.slo.min_accuracy}, {"max_latency_ms", spec.slo.max_latency_ms}}},
+        {"rate_per_s", spec.rate_per_s},
+        {"stitched_variant", plan::StitchedVariantName(profile, tp.stitched_variant)},
+        {"stitched_index", tp.stitched_variant},
+        {"variant_of_stage", variants},
+        {"placement", placement},
+        {"latency_ms", tp.latency_ms},
+        {"table_latency_ms", TableLatency(in, t, tp)},
+        {"accuracy", tp.accuracy},
+        {"accuracy_measured", AccuracyMeasured(in, t, tp.stitched_variant)},
+        {"resident_bytes", tp.resident_bytes},
+        {"slo_met", tp.slo_met},
+        {"reason", tp.reason},
+    });
+  }
+  nlohmann::ordered_json load = nlohmann::ordered_json::object();
+  for (std::size_t p = 0; p < plan.processors.size(); ++p)
+    load[plan.processors[p]] = plan.processor_load[p];
+  return {
+      {"planner", plan.planner},
+      {"decision_ms", solved.decision_ms},
+      {"slos_met", plan.objective.violations == 0},
+      {"sustainable", plan.Sustainable()},
+      {"objective",
+       {{"bytes_over_budget", plan.objective.bytes_over_budget},
+        {"violations", plan.objective.violations},
+        {"max_load", plan.objective.max_load},
+        {"resident_bytes", plan.objective.resident_bytes}}},
+      {"processor_load", load},
+      {"search",
+       {{"choices_evaluated", plan.search.choices_evaluated},
+        {"candidates_kept", plan.search.candidates_kept},
+        {"nodes", plan.search.nodes},
+        {"complete", plan.search.complete}}},
+      {"tasks", tasks},
+  };
+}
+
+void WriteJson(const Inputs& in, const std::vector<SolvedPlan>& solved, const std::string& file) {
+  nlohmann::ordered_json processors = nlohmann::ordered_json::array();
+  for (const auto& p : in.setup)
+    processors.push_back({{"name", p.name}, {"cores", p.cores}, {"threads", p.threads}});
+  nlohmann::ordered_json plans = nlohmann::ordered_json::array();
+  for (const SolvedPlan& s : solved)
+    plans.push_back(PlanJson(in, s));
+  const nlohmann::ordered_json out = {
+      {"format", "sparseloom-plan"},
+      {"version", 1},
+      {"task_file", in.file.file.string()},
+      {"processors", processors},
+      {"placements", plan::ToString(in.file.placements)},
+      {"memory_budget_bytes", in.file.memory_budget_bytes},
+      {"plans", plans},
+  };
+  WriteFileAtomically(file, out.dump(2) + "\n");
+}
+
+void RunPlan(const PlanCommandOptions& o) {
+  const Inputs in = LoadInputs(o.tasks);
+  const plan::PlanRequest request = RequestOf(in);
+  std::vector<SolvedPlan> solved;
+  for (const auto& planner : PlannersNamed(o.planner)) {
+    const auto start = std::chrono::steady_clock::now();
+    plan::Plan plan = planner->Solve(request);
+    const auto end = std::chrono::steady_clock::now();
+    solved.push_back(
+        {std::move(plan), std::chrono::duration<double, std::milli>(end - start).count()});
+  }
+  if (solved.size() == 1)
+    PrintPlan(in, solved.front());
+  else
+    PrintComparison(solved);
+  if (!o.json.empty()) {
+    WriteJson(in, solved, o.json);
+    std::cout << "\nplan written to " << o.json << "\n";
+  }
+  std::cout << std::flush;
+  // With --planner all, SparseLoom's plan (the first) decides.
+  if (solved.front().FallsShort())
+    throw CLI::RuntimeError(kExitPlanFallsShort);
+}
+
+}  // namespace
+
+void AddPlanCommand(CLI::App& app) {
+  auto o = std::make_shared<PlanCommandOptions>();
+  CLI::App* c = app.add_subcommand(
+      "plan",
+      "Choose for every task of a task file a stitched variant and a placement of its stages on "
+      "the processors, meeting as many SLOs as possible, then the lowest busiest-processor load, "
+      "then the least resident memory; print the plan and optionally write it as JSON "
+      "(docs/planner.md)");
+  c->add_option("--tasks", o->tasks, "the task file (JSON, format below)")->required();
+  c->add_option("--planner", o->planner,
+                "sparseloom (the joint optimizer over stitched variants), a baseline (SV-AO-NP, "
+                "SV-AO-P, SV-LO-NP, SV-LO-P, AV-NP, AV-P; DESIGN.md) or all (one summary row per "
+                "planner)")
+      ->capture_default_str()
+      ->check(CLI::IsMember(
+          {"sparseloom", "SV-AO-NP", "SV-AO-P", "SV-LO-NP", "SV-LO-P", "AV-NP", "AV-P", "all"}));
+  c->add_option("--json", o->json, "also write the plan(s) to this JSON file (atomically)");
+  c->footer(
+      "Task file (version 1; relative paths are relative to the task file's folder):\n"
+      "  {\"version\": 1,\n"
+      "   \"processors\": \"cpu0:0:1,cpu1:1:1\",  optional: NAME:CORES:THREADS,... or a JSON\n"
+      "                                       file, as `sparseloom profile --processors`;\n"
+      "                                       default: the profiler's (first two cores)\n"
+      "   \"memory_budget_mb\": 0,              optional: MiB of resident stages, 0 = unlimited\n"
+      "   \"placements\": \"any\",                optional: \"any\" mapping of stages to "
+      "processors,\n"
+      "                                       or \"orders\" (every stage on its own processor)\n"
+      "   \"profile_dir\": \"profiles\",          optional: the `sparseloom profile --out` folder\n"
+      "                                       (default: each zoo's own ZOO/profile/)\n"
+      "   \"tasks\": [{\"name\": \"fmnist\", \"zoo\": \"zoos/fmnist_resnet\",\n"
+      "              \"min_accuracy\": 0.88, \"max_latency_ms\": 5.0, \"rate_per_s\": 50,\n"
+      "              \"profile_dir\": \"...\"}]}    (profile_dir: optional, for this task)\n"
+      "min_accuracy is a fraction in [0, 1], max_latency_ms > 0, rate_per_s >= 0 requests per\n"
+      "second; unknown fields are errors. Every zoo needs a fresh performance table from\n"
+      "`sparseloom profile` on the same processors: when one is missing or stale the command says\n"
+      "which and prints the exact `sparseloom profile` command; it never profiles by itself.\n"
+      "Exit status: 0 every SLO met, within the memory budget, no processor over 100% load;\n"
+      "2 the plan was made (and written) but falls short of one of these (with --planner all:\n"
+      "SparseLoom's plan); 1 an error (task file, zoo, tables); 100 and up: bad command line.");
+  c->callback([o] { RunPlan(*o); });
+}
+
+}  // namespace sparseloom::cli
