@@ -38,4 +38,5 @@ if [ "$current" != "$(readlink -f "$openblas")" ]; then
   [ "$(id -u)" -eq 0 ] || SUDO="sudo"
   $SUDO update-alternatives --set libblas.so.3-x86_64-linux-gnu "$openblas"
 fi
+bash scripts/fetch_data.sh
 echo "setup: ok"
