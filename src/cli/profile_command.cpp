@@ -33,6 +33,8 @@ struct ProfileCommandOptions {
   std::string out;
   int stage_runs = 30;
   int chain_runs = 9;
+  int latency_rounds = 5;
+  std::int64_t exhaustive_chains = -1;
   std::uint64_t seed = 0;
 };
 
@@ -153,8 +155,8 @@ void PrintSummary(const std::vector<TaskSummary>& tasks) {
          std::to_string(acc_measured) + "/" + std::to_string(p.num_stitched() - acc_measured),
          std::to_string(lat_measured) + "/" +
              std::to_string(p.num_stitched() * p.num_placements() - lat_measured),
-         Fixed(100.0 * p.accuracy_error.value, 2) + " pp MAE",
-         Percent(p.latency_error.value, 1) + " MAPE",
+         Fixed(100.0 * p.accuracy_error.value, 2) + " pp MAE (" + p.accuracy_error.model + ")",
+         Percent(p.latency_error.value, 1) + " MAPE (" + p.latency_error.model + ")",
          std::to_string(t.front) + " (" + std::to_string(t.stitched_on_front) + ")",
          t.reused ? "reused" : Clock(p.time.Estimated() + p.time.exhaustive_s)});
   }
@@ -207,7 +209,7 @@ void RunProfile(const ProfileCommandOptions& o) {
     std::optional<profile::PerformanceTable> fresh;
     if (!o.force)
       fresh = profile::LoadFreshTable(file, key);
-    if (fresh && (!o.exhaustive || fresh->exhaustive)) {
+    if (fresh && (!o.exhaustive || fresh->held_out.has_value())) {
       std::cerr << z.task << ": " << file.string() << " is up to date (key " << key << ")\n";
       summary.table = std::move(*fresh);
       summary.reused = true;
@@ -220,6 +222,8 @@ void RunProfile(const ProfileCommandOptions& o) {
       options.budget_minutes = o.budget_minutes;
       options.stage_runs = o.stage_runs;
       options.chain_runs = o.chain_runs;
+      options.latency_rounds = o.latency_rounds;
+      options.exhaustive_chains = o.exhaustive_chains;
       options.seed = o.seed;
       ProgressBar bar(z.task);
       options.progress = [&bar](const std::string& phase, std::int64_t done, std::int64_t total) {
@@ -270,6 +274,16 @@ void AddProfileCommand(CLI::App& app) {
   c->add_option("--chain-runs", o->chain_runs, "timed runs per whole stitched chain")
       ->capture_default_str()
       ->check(CLI::Range(1, 100000));
+  c->add_option("--latency-rounds", o->latency_rounds,
+                "interleaved rounds the timed runs are spread over")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1000));
+  c->add_option("--exhaustive-chains", o->exhaustive_chains,
+                "with --exhaustive: measure only this many (stitched variant, placement) chains, "
+                "drawn at random, as latency ground truth, and extrapolate the exhaustive time "
+                "(-1: all)")
+      ->capture_default_str()
+      ->check(CLI::Range(std::int64_t{-1}, std::int64_t{1} << 40));
   c->add_option("--seed", o->seed, "seed of the random samples")->capture_default_str();
   c->callback([o] { RunProfile(*o); });
 }

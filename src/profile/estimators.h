@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <map>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -27,13 +28,31 @@ struct AccuracyTraining {
 struct Estimate {
   std::vector<double> value;     // one per point asked for
   std::vector<double> baseline;  // the additive model's value for the same points
-  EstimatorError error;          // cross-validated on the representative points
+  EstimatorError error;  // cross-validated on the representative points; names the model chosen
 };
 
+// How single-substitution accuracies combine (docs/profiler.md): drops add up, multiply (as
+// fractions of the accuracy above chance), or add up in log-odds of the accuracy above chance.
+enum class AccuracyBase { kAdditive, kMultiplicative, kLogit };
+
+// A candidate accuracy model: a base, optionally corrected by XGBoost trained on its residual.
+struct AccuracyModel {
+  AccuracyBase base = AccuracyBase::kLogit;
+  bool boosted = true;
+};
+std::string ToString(const AccuracyModel& model);
+std::vector<AccuracyModel> AccuracyModels();  // every candidate
+
+// 1 / number of classes of the zoo's output (its last dimension); 0 when it has none.
+double ChanceAccuracy(const zoo::Zoo& zoo);
+
 // The measured set must hold every original variant and every single-stage substitution into
-// `reference` (UsageError naming the first missing one otherwise).
+// `reference` (UsageError naming the first missing one otherwise). Every candidate of `only` (all
+// of AccuracyModels() when empty) is cross-validated on the representative points; the best one
+// estimates.
 Estimate EstimateAccuracy(const zoo::Zoo& zoo, const AccuracyTraining& training,
-                          const std::vector<std::int64_t>& points, const BoostingOptions& options);
+                          const std::vector<std::int64_t>& points, const BoostingOptions& options,
+                          const std::vector<AccuracyModel>& only = {});
 
 // Accuracy features of stitched variant s (names: AccuracyFeatureNames).
 std::vector<float> AccuracyFeatures(const zoo::Zoo& zoo, const AccuracyTraining& training,

@@ -90,7 +90,7 @@ std::vector<std::uint8_t> Flags(const JsonField& f, std::int64_t expected) {
 }
 
 nlohmann::json ErrorJson(const EstimatorError& e) {
-  return {{"metric", e.metric}, {"value", e.value}, {"samples", e.samples}};
+  return {{"metric", e.metric}, {"value", e.value}, {"samples", e.samples}, {"model", e.model}};
 }
 
 EstimatorError ParseError(const JsonField& f) {
@@ -98,6 +98,8 @@ EstimatorError ParseError(const JsonField& f) {
   e.metric = f.At("metric").String();
   e.value = f.At("value").Number();
   e.samples = static_cast<int>(f.At("samples").NonNegativeInt());
+  if (f.Has("model"))
+    e.model = f.At("model").String();
   return e;
 }
 

@@ -17,7 +17,7 @@
 namespace sparseloom::profile {
 
 // Bumped whenever what the profiler measures or how it estimates changes: old tables go stale.
-inline constexpr const char* kProfilerVersion = "1";
+inline constexpr const char* kProfilerVersion = "2";
 inline constexpr int kTableVersion = 1;
 inline constexpr const char* kTableFile = "performance_table.json";
 
@@ -30,7 +30,8 @@ std::string ProfileKey(const zoo::Zoo& zoo, const ProcessorSetup& processors);
 struct EstimatorError {
   std::string metric;  // "mae" (accuracy, in [0,1] units) or "mape" (latency, fraction)
   double value = 0.0;
-  int samples = 0;  // measured points it was trained and cross-validated on
+  int samples = 0;    // measured points it was trained and cross-validated on
+  std::string model;  // the candidate model chosen by that cross-validation
 };
 
 // Estimated against measured on stitched variants the estimators never saw (`--exhaustive` only).

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cmath>
 #include <memory>
+#include <random>
 
 #include "common/error.h"
 #include "profile/estimators.h"
@@ -18,7 +19,15 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-constexpr int kStageRounds = 5;
+// Latency statistic: a low quantile of the timed runs. On a shared machine most of the noise is
+// preemption, which only ever adds time; the median moves with the neighbours' load, a low quantile
+// much less.
+constexpr double kLatencyQuantile = 0.2;
+
+// Runs of round `round` when `runs` are spread over `rounds`.
+int Share(int runs, int rounds, int round) {
+  return runs / rounds + (round < runs % rounds ? 1 : 0);
+}
 
 double SecondsSince(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
@@ -52,12 +61,14 @@ class Profiler {
   int P() const { return static_cast<int>(o_.processors.size()); }
 
   void PrepareInputs();
-  void MeasureStages(PerformanceTable& table);
+  void MeasureLatencies(PerformanceTable& table, const std::vector<ChainPoint>& chains,
+                        std::map<ChainPoint, double>& chain_ms);
   void MeasureHandovers(PerformanceTable& table);
   std::map<ChainPoint, double> MeasureChains(const PerformanceTable& table,
                                              const std::vector<ChainPoint>& points,
                                              const std::string& phase);
-  double MeasureChain(const PerformanceTable& table, const ChainPoint& point);
+  void TimeChain(const PerformanceTable& table, const ChainPoint& point, int warmup, int runs,
+                 std::vector<double>& samples);
   std::map<std::int64_t, double> MeasureAccuracy(std::vector<std::int64_t> points,
                                                  const std::string& phase);
   void Accumulate(const std::vector<zoo::StitchedVariant>& list, std::size_t begin, std::size_t end,
@@ -100,19 +111,24 @@ void Profiler::PrepareInputs() {
   });
 }
 
-// Interleaved rounds over every (stage, variant, processor): a burst of load from elsewhere on the
-// machine then spreads over all of them instead of inflating a few.
-void Profiler::MeasureStages(PerformanceTable& table) {
+// Interleaved rounds over every (stage, variant, processor) and every sampled chain: a burst of
+// load from elsewhere on the machine then spreads over all of them instead of inflating a few, and
+// hits stages and the chains they are compared with alike.
+void Profiler::MeasureLatencies(PerformanceTable& table, const std::vector<ChainPoint>& chains,
+                                std::map<ChainPoint, double>& chain_ms) {
   const std::size_t kvp = static_cast<std::size_t>(K() * V() * P());
   table.stage_latency_ms.assign(kvp, 0.0);
   table.stage_latency_p90_ms.assign(kvp, 0.0);
   table.stage_bytes.assign(static_cast<std::size_t>(K() * V()), 0);
   const std::size_t n = side_inputs_.size();
-  const int rounds = std::max(1, std::min(o_.stage_runs, kStageRounds));
+  const int rounds = std::max(1, std::min(o_.stage_runs, o_.latency_rounds));
   std::vector<std::vector<double>> samples(kvp);
+  std::vector<std::vector<double>> chain_samples(chains.size());
+  const std::int64_t total =
+      (static_cast<std::int64_t>(kvp) + static_cast<std::int64_t>(chains.size())) * rounds;
   std::int64_t done = 0;
   for (int round = 0; round < rounds; ++round) {
-    const int runs = o_.stage_runs / rounds + (round < o_.stage_runs % rounds ? 1 : 0);
+    const int runs = Share(o_.stage_runs, rounds, round);
     const int warmup = round == 0 ? o_.stage_warmup : 1;
     for (int k = 0; k < K(); ++k) {
       for (int v = 0; v < V(); ++v) {
@@ -132,15 +148,22 @@ void Profiler::MeasureStages(PerformanceTable& table) {
             if (p == 0)
               table.stage_bytes[static_cast<std::size_t>(k * V() + v)] = stage->ResidentBytes();
           });
-          Report("stage latency", ++done, static_cast<std::int64_t>(kvp) * rounds);
+          Report("stage and chain latency", ++done, total);
         }
       }
     }
+    for (std::size_t c = 0; c < chains.size(); ++c) {
+      TimeChain(table, chains[c], round == 0 ? o_.chain_warmup : 0,
+                Share(o_.chain_runs, rounds, round), chain_samples[c]);
+      Report("stage and chain latency", ++done, total);
+    }
   }
   for (std::size_t at = 0; at < kvp; ++at) {
-    table.stage_latency_ms[at] = runtime::Median(samples[at]);
+    table.stage_latency_ms[at] = runtime::Percentile(samples[at], kLatencyQuantile);
     table.stage_latency_p90_ms[at] = runtime::Percentile(samples[at], 0.9);
   }
+  for (std::size_t c = 0; c < chains.size(); ++c)
+    chain_ms[chains[c]] = runtime::Percentile(chain_samples[c], kLatencyQuantile);
 }
 
 // Handing a boundary to another processor costs one more dispatch to that processor's worker
@@ -169,7 +192,8 @@ void Profiler::MeasureHandovers(PerformanceTable& table) {
 
 // A chain runs as the runtime will run it: consecutive stages on one processor form one job on
 // that processor's worker; the caller hands the boundary from job to job.
-double Profiler::MeasureChain(const PerformanceTable& table, const ChainPoint& point) {
+void Profiler::TimeChain(const PerformanceTable& table, const ChainPoint& point, int warmup,
+                         int runs, std::vector<double>& samples) {
   const zoo::StitchedVariant s = zoo::StitchedAt(zoo_, point.first);
   const std::vector<int> on = table.PlacementAt(point.second);
   std::vector<std::shared_ptr<engine::LoadedStage>> stages;
@@ -178,8 +202,7 @@ double Profiler::MeasureChain(const PerformanceTable& table, const ChainPoint& p
     stages.push_back(stages_[static_cast<std::size_t>(on[uk])]->Get(s.variant_of_stage[uk], k + 1));
   }
   const std::size_t n = side_inputs_.size();
-  std::vector<double> samples;
-  for (int r = -o_.chain_warmup; r < o_.chain_runs; ++r) {
+  for (int r = -warmup; r < runs; ++r) {
     const std::size_t i = next_input_++ % n;
     engine::Tensor x = stage_inputs_[0][i];
     const auto& side = side_inputs_[i];
@@ -197,18 +220,26 @@ double Profiler::MeasureChain(const PerformanceTable& table, const ChainPoint& p
     if (r >= 0)
       samples.push_back(MillisecondsSince(start));
   }
-  return runtime::Median(samples);
 }
 
+// The same rounds and statistic as the sampled chains, so ground truth and sample agree on what a
+// chain's latency is.
 std::map<ChainPoint, double> Profiler::MeasureChains(const PerformanceTable& table,
                                                      const std::vector<ChainPoint>& points,
                                                      const std::string& phase) {
-  std::map<ChainPoint, double> out;
+  const int rounds = std::max(1, std::min(o_.chain_runs, o_.latency_rounds));
+  std::vector<std::vector<double>> samples(points.size());
   std::int64_t done = 0;
-  for (const ChainPoint& point : points) {
-    out[point] = MeasureChain(table, point);
-    Report(phase, ++done, static_cast<std::int64_t>(points.size()));
+  for (int round = 0; round < rounds; ++round) {
+    for (std::size_t c = 0; c < points.size(); ++c) {
+      TimeChain(table, points[c], round == 0 ? o_.chain_warmup : 0,
+                Share(o_.chain_runs, rounds, round), samples[c]);
+      Report(phase, ++done, static_cast<std::int64_t>(points.size()) * rounds);
+    }
   }
+  std::map<ChainPoint, double> out;
+  for (std::size_t c = 0; c < points.size(); ++c)
+    out[points[c]] = runtime::Percentile(samples[c], kLatencyQuantile);
   return out;
 }
 
@@ -283,14 +314,9 @@ PerformanceTable Profiler::Run() {
     table.variant_ids.push_back(v.id);
   table.processors = o_.processors;
 
-  // 1. Per-stage latency on every processor, and hand-over costs.
+  // 1. Per-stage latency on every processor and a sample of whole chains (the same number per
+  // placement), in the same interleaved rounds; hand-over costs.
   PrepareInputs();
-  MeasureStages(table);
-  MeasureHandovers(table);
-  table.time.stages_s = SecondsSince(start);
-
-  // 2. A sample of whole chains, the same number per placement.
-  auto phase_start = Clock::now();
   const std::int64_t stitched = zoo_.StitchedCount();
   const std::int64_t placements = table.num_placements();
   const auto per_placement = std::max<std::int64_t>(
@@ -298,12 +324,13 @@ PerformanceTable Profiler::Run() {
   const std::vector<ChainPoint> chain_sample =
       ChainSample(zoo_, placements, per_placement, o_.seed);
   LatencyTraining latency_training;
-  latency_training.measured = MeasureChains(table, chain_sample, "chain latency sample");
-  table.time.chains_s = SecondsSince(phase_start);
+  MeasureLatencies(table, chain_sample, latency_training.measured);
+  MeasureHandovers(table);
+  table.time.stages_s = SecondsSince(start);
 
-  // 3. Accuracy: originals and single substitutions, then random stitched variants while the
+  // 2. Accuracy: originals and single substitutions, then random stitched variants while the
   // budget lasts.
-  phase_start = Clock::now();
+  auto phase_start = Clock::now();
   AccuracyTraining accuracy_training;
   accuracy_training.reference = ReferenceVariant(zoo_);
   const std::vector<std::int64_t> structured =
@@ -321,7 +348,7 @@ PerformanceTable Profiler::Run() {
     accuracy_training.measured[s] = a;
   table.time.accuracy_s = SecondsSince(phase_start);
 
-  // 4. Estimators for everything not measured.
+  // 3. Estimators for everything not measured.
   phase_start = Clock::now();
   Report("estimators", 0, 1);
   std::vector<std::int64_t> all_stitched(static_cast<std::size_t>(stitched));
@@ -356,14 +383,29 @@ PerformanceTable Profiler::Run() {
   if (!o_.exhaustive)
     return table;
 
-  // 5. Ground truth: every stitched variant and placement; the estimators checked on the points
-  // they never saw.
+  // 4. Ground truth: every stitched variant (and every placement, or a uniform random subset of
+  // them whose time is extrapolated to all); the estimators checked on the points they never saw.
   phase_start = Clock::now();
   const std::map<std::int64_t, double> all_accuracy =
       MeasureAccuracy(all_stitched, "exhaustive accuracy");
-  const std::map<ChainPoint, double> all_latency =
-      MeasureChains(table, all_chains, "exhaustive chain latency");
-  table.time.exhaustive_s = SecondsSince(phase_start);
+  const double exhaustive_accuracy_s = SecondsSince(phase_start);
+  std::vector<ChainPoint> truth_chains = all_chains;
+  if (o_.exhaustive_chains >= 0 &&
+      o_.exhaustive_chains < static_cast<std::int64_t>(all_chains.size())) {
+    std::mt19937_64 rng(o_.seed + 2);
+    std::shuffle(truth_chains.begin(), truth_chains.end(), rng);
+    truth_chains.resize(static_cast<std::size_t>(o_.exhaustive_chains));
+    std::sort(truth_chains.begin(), truth_chains.end());
+  }
+  phase_start = Clock::now();
+  const std::map<ChainPoint, double> truth_latency =
+      MeasureChains(table, truth_chains, "exhaustive chain latency");
+  const double chains_s = SecondsSince(phase_start);
+  table.time.exhaustive_s =
+      exhaustive_accuracy_s + (truth_chains.empty()
+                                   ? 0.0
+                                   : chains_s * static_cast<double>(all_chains.size()) /
+                                         static_cast<double>(truth_chains.size()));
   HeldOutCheck check;
   for (std::int64_t s = 0; s < stitched; ++s) {
     const auto us = static_cast<std::size_t>(s);
@@ -377,7 +419,10 @@ PerformanceTable Profiler::Run() {
     table.accuracy_measured[us] = 1;
   }
   for (std::size_t i = 0; i < all_chains.size(); ++i) {
-    const double truth = all_latency.at(all_chains[i]);
+    const auto it = truth_latency.find(all_chains[i]);
+    if (it == truth_latency.end())
+      continue;
+    const double truth = it->second;
     if (!table.latency_measured[i]) {
       ++check.latency_points;
       check.latency_mape += std::abs(latency.value[i] - truth) / truth;
@@ -395,7 +440,7 @@ PerformanceTable Profiler::Run() {
     check.latency_baseline_mape /= check.latency_points;
   }
   table.held_out = check;
-  table.exhaustive = true;
+  table.exhaustive = truth_chains.size() == all_chains.size();
   return table;
 }
 

@@ -30,6 +30,12 @@ struct ProfileOptions {
   int stage_warmup = 5;
   int chain_runs = 9;  // timed runs per whole chain
   int chain_warmup = 2;
+  // Interleaved rounds the timed runs are spread over (stages and sampled chains share them).
+  int latency_rounds = 5;
+  // `exhaustive` only: how many (stitched variant, placement) chains the latency ground truth
+  // measures; -1: all of them. Fewer: a uniform random subset, and the exhaustive time is
+  // extrapolated to all chains from it (accuracy ground truth is always complete).
+  std::int64_t exhaustive_chains = -1;
   int latency_inputs = 16;  // validation samples cycled through (never one repeated input)
   std::int64_t accuracy_batch = 250;
   std::uint64_t seed = 0;

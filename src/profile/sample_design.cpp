@@ -56,6 +56,28 @@ std::vector<std::int64_t> RandomStitched(const zoo::Zoo& zoo, std::int64_t count
   return pool;
 }
 
+std::vector<std::int64_t> BlockStitched(const zoo::Zoo& zoo, std::int64_t blocks,
+                                        const std::vector<std::int64_t>& exclude,
+                                        std::uint64_t seed) {
+  const std::set<std::int64_t> excluded(exclude.begin(), exclude.end());
+  const auto v = static_cast<std::int64_t>(zoo.variants.size());
+  std::vector<std::int64_t> prefixes(static_cast<std::size_t>(zoo.StitchedCount() / v));
+  for (std::size_t i = 0; i < prefixes.size(); ++i)
+    prefixes[i] = static_cast<std::int64_t>(i);
+  std::mt19937_64 rng(seed);
+  std::shuffle(prefixes.begin(), prefixes.end(), rng);
+  prefixes.resize(static_cast<std::size_t>(
+      std::clamp<std::int64_t>(blocks, 0, static_cast<std::int64_t>(prefixes.size()))));
+  std::vector<std::int64_t> out;
+  for (std::int64_t prefix : prefixes) {
+    for (std::int64_t last = 0; last < v; ++last) {
+      if (!excluded.contains(prefix * v + last))  // stage 1 most significant: last stage last
+        out.push_back(prefix * v + last);
+    }
+  }
+  return out;
+}
+
 std::vector<ChainPoint> ChainSample(const zoo::Zoo& zoo, std::int64_t placements,
                                     std::int64_t per_placement, std::uint64_t seed) {
   std::vector<ChainPoint> out;

@@ -122,6 +122,63 @@ TEST(AccuracyEstimator, NeedsEverySingleSubstitution) {
   EXPECT_THROW(EstimateAccuracy(synthetic.zoo, training, {1}, {}), UsageError);
 }
 
+// Stages that each keep a fraction of the accuracy above chance, with drops large enough to push
+// some stitched variants toward chance: the multiplicative model is exact, the additive one goes
+// below chance, and cross-validation has to find that out.
+TEST(AccuracyEstimator, ChoosesAMultiplicativeModelForMultiplicativeTruth) {
+  zoo::Zoo z = testing::MakeFakeZoo(6, 3);
+  z.output.shape = {-1, 10};  // chance 0.1
+  z.variants[0].id = "dense";
+  const double keep[6][3] = {{1, 1, 1},       {0.95, 0.9, 0.97}, {0.6, 0.7, 0.9},
+                             {0.3, 0.4, 0.5}, {0.99, 0.8, 0.6},  {0.5, 0.98, 0.99}};
+  const auto truth = [&](const zoo::StitchedVariant& s) {
+    double above = 0.8;
+    for (std::size_t k = 0; k < 3; ++k)
+      above *= keep[s.variant_of_stage[k]][k];
+    return 0.1 + above;
+  };
+  EXPECT_DOUBLE_EQ(ChanceAccuracy(z), 0.1);
+  AccuracyTraining training;
+  training.reference = 0;
+  const auto structured = StructuredAccuracySample(z, 0);
+  training.representative = RandomStitched(z, 20, structured, 1);
+  for (std::int64_t s : structured)
+    training.measured[s] = truth(zoo::StitchedAt(z, s));
+  for (std::int64_t s : training.representative)
+    training.measured[s] = truth(zoo::StitchedAt(z, s));
+  std::vector<std::int64_t> all(static_cast<std::size_t>(z.StitchedCount()));
+  for (std::size_t i = 0; i < all.size(); ++i)
+    all[i] = static_cast<std::int64_t>(i);
+  const Estimate e = EstimateAccuracy(z, training, all, {.rounds = 100});
+  EXPECT_EQ(e.error.model.rfind("multiplicative", 0), 0u) << e.error.model;
+  double mae = 0.0, baseline_mae = 0.0;
+  for (std::size_t i = 0; i < all.size(); ++i) {
+    mae += std::abs(e.value[i] - truth(zoo::StitchedAt(z, all[i])));
+    baseline_mae += std::abs(e.baseline[i] - truth(zoo::StitchedAt(z, all[i])));
+  }
+  EXPECT_LT(mae, 0.2 * baseline_mae) << "estimator " << mae << ", sum of drops " << baseline_mae;
+}
+
+TEST(LatencyEstimator, LearnsAConstantSlowdownOfWholeChains) {
+  const zoo::Zoo z = testing::MakeFakeZoo(4, 3);
+  PerformanceTable t;
+  t.num_stages = 3;
+  t.variant_ids = {"a", "b", "c", "d"};
+  t.processors = ParseProcessorSetup("p0:0:1,p1:1:1");
+  t.handover_ms = {0.0, 0.01, 0.01, 0.0};
+  for (int i = 0; i < 3 * 4 * 2; ++i)
+    t.stage_latency_ms.push_back(0.5 + 0.1 * (i % 7));
+  LatencyTraining training;
+  for (const ChainPoint& p : ChainSample(z, t.num_placements(), 6, 2))
+    training.measured[p] = 1.3 * t.AdditiveLatency(p.first, p.second);
+  const std::vector<ChainPoint> query = {{5, 3}, {63, 7}, {17, 0}};
+  const Estimate e = EstimateLatency(z, t, training, query, {.rounds = 50});
+  for (std::size_t i = 0; i < query.size(); ++i)
+    EXPECT_NEAR(e.value[i] / e.baseline[i], 1.3, 0.02);
+  EXPECT_LT(e.error.value, 0.02);
+  EXPECT_EQ(e.error.metric, "mape");
+}
+
 TEST(SampleDesign, RandomDrawsAreDistinctDeterministicAndExcludeTheStructuredOnes) {
   const zoo::Zoo z = testing::MakeFakeZoo(4, 3);
   const auto structured = StructuredAccuracySample(z, 0);
@@ -134,6 +191,12 @@ TEST(SampleDesign, RandomDrawsAreDistinctDeterministicAndExcludeTheStructuredOne
   EXPECT_EQ(RandomStitched(z, 1000, structured, 3).size(), 64u - structured.size());
   const auto chains = ChainSample(z, 8, 5, 1);
   EXPECT_EQ(chains.size(), 40u);
+  // Blocks share their prefix: every last-stage variant of each drawn prefix.
+  const auto blocks = BlockStitched(z, 3, {}, 5);
+  ASSERT_EQ(blocks.size(), 12u);
+  for (std::size_t i = 0; i < blocks.size(); ++i)
+    EXPECT_EQ(blocks[i] / 4, blocks[i - i % 4] / 4);
+  EXPECT_EQ(blocks, BlockStitched(z, 3, {}, 5));
 }
 
 TEST(ProcessorSetup, ParsesTheListForm) {

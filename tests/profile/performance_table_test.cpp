@@ -58,8 +58,8 @@ PerformanceTable SmallTable() {
     t.latency_ms.push_back(3.0 + 0.125 * i);
     t.latency_measured.push_back(i % 3 == 0);
   }
-  t.accuracy_error = {"mae", 0.004, 12};
-  t.latency_error = {"mape", 0.031, 16};
+  t.accuracy_error = {"mae", 0.004, 12, "logit+xgboost"};
+  t.latency_error = {"mape", 0.031, 16, "additive"};
   t.time = {1.0, 2.0, 3.0, 0.5, 0.0};
   return t;
 }
@@ -84,6 +84,7 @@ TEST(PerformanceTable, RoundTripsThroughJson) {
   EXPECT_EQ(back.latency_ms, t.latency_ms);
   EXPECT_EQ(back.latency_measured, t.latency_measured);
   EXPECT_DOUBLE_EQ(back.latency_error.value, 0.031);
+  EXPECT_EQ(back.accuracy_error.model, "logit+xgboost");
   ASSERT_TRUE(back.held_out.has_value());
   EXPECT_EQ(back.held_out->latency_points, 30);
   EXPECT_DOUBLE_EQ(back.time.chains_s, 2.0);
