@@ -25,35 +25,42 @@ std::vector<int> AvailableCores() {
   return cores;
 }
 
-ProcessorThread::ProcessorThread(engine::ProcessorConfig processor)
-    : processor_(std::move(processor)) {
-  if (processor_.threads < 1) {
-    throw UsageError("processor '" + processor_.name + "': threads must be at least 1, got " +
-                     std::to_string(processor_.threads));
+void CheckProcessor(const engine::ProcessorConfig& processor) {
+  if (processor.threads < 1) {
+    throw UsageError("processor '" + processor.name + "': threads must be at least 1, got " +
+                     std::to_string(processor.threads));
   }
   const std::vector<int> available = AvailableCores();
-  for (int core : processor_.cores) {
+  for (int core : processor.cores) {
     if (std::find(available.begin(), available.end(), core) == available.end()) {
       std::string list;
       for (int c : available) {
         list += list.empty() ? "" : ",";
         list += std::to_string(c);
       }
-      throw UsageError("processor '" + processor_.name + "': core " + std::to_string(core) +
+      throw UsageError("processor '" + processor.name + "': core " + std::to_string(core) +
                        " is not available to this process (available: " + list + ")");
     }
   }
+}
+
+int PinCallingThread(const std::vector<int>& cores) {
+  if (cores.empty())
+    return 0;
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  for (int core : cores)
+    CPU_SET(core, &set);
+  return pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
+}
+
+ProcessorThread::ProcessorThread(engine::ProcessorConfig processor)
+    : processor_(std::move(processor)) {
+  CheckProcessor(processor_);
   std::promise<int> pinned;
   std::future<int> pin_result = pinned.get_future();
   thread_ = std::thread([this, &pinned] {
-    int rc = 0;
-    if (!processor_.cores.empty()) {
-      cpu_set_t set;
-      CPU_ZERO(&set);
-      for (int core : processor_.cores)
-        CPU_SET(core, &set);
-      rc = pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
-    }
+    const int rc = PinCallingThread(processor_.cores);
     pinned.set_value(rc);
     if (rc == 0)
       Loop();

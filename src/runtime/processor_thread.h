@@ -17,6 +17,13 @@ namespace sparseloom::runtime {
 // The CPU cores this process may run on (sched_getaffinity).
 std::vector<int> AvailableCores();
 
+// Throws UsageError unless `processor` has at least one thread and names only cores this process
+// may use. Shared by every worker that pins itself to a processor (ProcessorThread, Pipeline).
+void CheckProcessor(const engine::ProcessorConfig& processor);
+
+// Pins the calling thread to `cores` (nothing to do when empty); returns pthread's error code.
+int PinCallingThread(const std::vector<int>& cores);
+
 class ProcessorThread {
  public:
   // Starts the worker and pins it to `processor.cores` (all cores when empty). A core this process

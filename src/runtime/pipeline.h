@@ -1,0 +1,189 @@
+#pragma once
+// The pipelined executor (DESIGN.md "runtime"): one worker per processor, pinned to its cores,
+// each with its own queue; a request of task t runs stage k of its stitched variant on the
+// processor its route names and is handed to stage k+1's processor. Every request ends as exactly
+// one record: completed, dropped (admission full, no route) or failed (no processor left, retries
+// used up). Nothing blocks a producer: admission is bounded by max_in_flight and every queue can
+// hold all in-flight requests, so hand-overs never wait and never deadlock.
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "engine/engine.h"
+#include "plan/problem.h"
+#include "runtime/stage_cache.h"
+
+namespace sparseloom::runtime {
+
+using Clock = std::chrono::steady_clock;
+
+// One request's data: batch-1 input and side inputs in the zoo's order, and its label when known.
+struct RequestInput {
+  engine::Tensor input;
+  std::vector<engine::Tensor> side;
+  std::int64_t label = -1;
+};
+
+// How the current plan runs one task.
+struct TaskRoute {
+  std::vector<int> variant_of_stage;  // v_k
+  std::vector<int> placement;         // processor index of each stage
+  plan::Slo slo;
+  double accuracy = 0.0;  // the stitched variant's (profiled) accuracy, checked against the SLO
+  std::string stitched;   // "dense,us50,int8", for reports
+};
+
+enum class Outcome { kCompleted, kDropped, kFailed };
+std::string ToString(Outcome outcome);
+
+struct StageSpan {
+  int stage = 0;
+  int variant = 0;
+  int processor = 0;
+  double queued_ms = 0.0;  // when it entered the processor's queue (ms since the pipeline's start)
+  double start_ms = 0.0;   // when the worker took it (a cold stage's load starts here)
+  double end_ms = 0.0;
+  double load_ms = 0.0;  // on-demand load of a cold stage, 0 when resident
+};
+
+struct RequestRecord {
+  std::int64_t id = 0;
+  int task = 0;
+  std::int64_t sample = 0;  // index into the task's input set
+  double arrival_ms = 0.0;  // ms since the pipeline's start
+  double end_ms = 0.0;      // completion, drop or failure
+  Outcome outcome = Outcome::kCompleted;
+  std::string reason;  // why dropped or failed
+  int attempts = 1;    // > 1 when re-run after a processor fault
+  int route_epoch = 0;
+  std::vector<StageSpan> stages;  // of the attempt that ended it
+  std::int64_t prediction = -1;   // argmax of the output when completed
+  std::int64_t label = -1;
+  double accuracy = 0.0;  // the route's accuracy
+  plan::Slo slo;
+
+  double latency_ms() const { return end_ms - arrival_ms; }
+  // Completed within max_latency_ms on a route whose accuracy meets min_accuracy.
+  bool SloMet() const;
+};
+
+struct PipelineCounters {
+  std::int64_t submitted = 0;
+  std::int64_t completed = 0;
+  std::int64_t dropped = 0;
+  std::int64_t failed = 0;
+  std::int64_t rerun = 0;  // attempts restarted after a processor fault
+  std::int64_t in_flight = 0;
+};
+
+struct PipelineOptions {
+  int max_in_flight = 64;  // admission bound over all tasks
+  int max_attempts = 3;    // a request hit by processor faults this often fails
+  // Test and demo hook: processor `fault_processor` throws EngineError on every stage it starts
+  // once `fault_after_ms` have passed since the start (negative: never).
+  int fault_processor = -1;
+  double fault_after_ms = -1.0;
+};
+
+class Pipeline {
+ public:
+  // Starts one worker per processor (pinned as runtime/processor_thread.h does). `argmax` turns a
+  // final output into a prediction (engine::Engine::ArgmaxLastDim on batch 1).
+  Pipeline(std::vector<engine::ProcessorConfig> processors, StageCache& cache,
+           std::function<std::int64_t(const engine::Tensor&)> argmax, PipelineOptions options = {});
+  // Waits for in-flight requests (new ones are dropped meanwhile), fails the parked ones no
+  // SetRoutes re-routed, then stops the workers.
+  ~Pipeline();
+  Pipeline(const Pipeline&) = delete;
+  Pipeline& operator=(const Pipeline&) = delete;
+
+  // Routes per task (nullopt: the task is not served). Requests admitted afterwards use them;
+  // requests in flight finish on the route they started with, except those parked by a fault,
+  // which restart from stage 0 on the new route. Throws UsageError on a route that names a
+  // processor out of range or taken out.
+  void SetRoutes(std::vector<std::optional<TaskRoute>> routes);
+  int route_epoch() const;
+
+  // Never blocks. Returns false, after recording a dropped request, when max_in_flight requests
+  // are in flight, the task has no route or the pipeline is being destroyed.
+  bool Submit(int task, std::int64_t sample, RequestInput input, Clock::time_point arrival);
+
+  // Called without locks held after each request's record is final: on a worker thread for
+  // completions and faults; on the caller's thread for a drop (or a failure when no processor is
+  // left) inside Submit, a failure inside SetRoutes, and a parked request failed by the
+  // destructor. A closed-loop driver may Submit the next request from here (one that resubmits on
+  // every drop would recurse while admission stays full). Must not call WaitIdle.
+  void OnDone(std::function<void(const RequestRecord&)> callback);
+  // Called once per fault, on the failing worker's thread without locks held, after the processor
+  // is taken out. Requests that needed it are parked (still in flight) until the next SetRoutes
+  // restarts them from stage 0 on the new route (one that meets the dead processor later, still
+  // on its old route, restarts on the current route at once); when no processor is left, or a
+  // request has used its max_attempts, they fail.
+  void OnProcessorFailed(std::function<void(int processor, const std::string& error)> callback);
+
+  // Until no request is in flight and no callback is running. A request parked by a fault keeps
+  // this waiting until a SetRoutes re-routes it.
+  void WaitIdle();
+  std::vector<RequestRecord> TakeRecords();
+  PipelineCounters Counters() const;
+  std::vector<bool> Alive() const;  // per processor
+  const std::vector<engine::ProcessorConfig>& processors() const { return processors_; }
+  Clock::time_point start() const { return start_; }
+
+ private:
+  struct InFlight;
+  struct Worker;
+  // Final records and fault notices to deliver once the lock is released.
+  struct Pending {
+    std::vector<RequestRecord> done;
+    std::vector<std::pair<int, std::string>> failed;
+  };
+  void WorkerLoop(int processor);
+  void RunStage(int processor, std::unique_ptr<InFlight> request,
+                std::unique_lock<std::mutex>& lock);
+  // The helpers below run with mutex_ held.
+  double NowMs() const;
+  void Dispatch(std::unique_ptr<InFlight> request, Pending& pending);
+  void Park(std::unique_ptr<InFlight> request, Pending& pending);
+  void Restart(std::unique_ptr<InFlight> request, Pending& pending);  // on the current route
+  bool RouteAlive(const TaskRoute& route) const;
+  void TakeOut(int processor, const std::string& error, Pending& pending);
+  void Finish(std::unique_ptr<InFlight> request, Outcome outcome, std::string reason,
+              Pending& pending);
+  void Record(RequestRecord record, Pending& pending);
+  bool AnyAlive() const;
+  // Delivers `pending` without the lock (callbacks may Submit or SetRoutes); relocks.
+  void Deliver(Pending& pending, std::unique_lock<std::mutex>& lock);
+
+  std::vector<engine::ProcessorConfig> processors_;
+  StageCache& cache_;
+  std::function<std::int64_t(const engine::Tensor&)> argmax_;
+  PipelineOptions options_;
+  Clock::time_point start_;
+  // Everything below is guarded by mutex_.
+  mutable std::mutex mutex_;
+  std::condition_variable idle_;  // in_flight or callbacks_running_ dropped
+  std::vector<std::unique_ptr<Worker>> workers_;
+  std::vector<std::optional<TaskRoute>> routes_;
+  int epoch_ = 0;
+  std::deque<std::unique_ptr<InFlight>> parked_;  // hit a dead processor, waiting for SetRoutes
+  std::vector<RequestRecord> records_;
+  PipelineCounters counters_;
+  std::int64_t next_id_ = 0;
+  int callbacks_running_ = 0;  // deliveries in progress: WaitIdle waits for them too
+  bool stopping_ = false;      // the destructor has begun: new requests are dropped
+  std::function<void(const RequestRecord&)> on_done_;
+  std::function<void(int, const std::string&)> on_failed_;
+};
+
+}  // namespace sparseloom::runtime
