@@ -6,6 +6,7 @@
 
 #include "cli/plan_command.h"
 #include "cli/profile_command.h"
+#include "cli/run_command.h"
 #include "cli/zoo_commands.h"
 #include "common/error.h"
 
@@ -18,6 +19,7 @@ int main(int argc, char** argv) {
   sparseloom::cli::AddZooCommands(app);
   sparseloom::cli::AddProfileCommand(app);
   sparseloom::cli::AddPlanCommand(app);
+  sparseloom::cli::AddRunCommand(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

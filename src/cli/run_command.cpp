@@ -1,0 +1,540 @@
+#include "cli/run_command.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "cli/table.h"
+#include "cli/task_inputs.h"
+#include "common/error.h"
+#include "common/json_reader.h"
+#include "engine/torchscript_engine.h"
+#include "runtime/evaluation.h"
+#include "runtime/hotness.h"
+#include "runtime/serving.h"
+#include "runtime/stage_cache.h"
+#include "runtime/trace.h"
+#include "runtime/workload.h"
+#include "zoo/zoo.h"
+
+namespace sparseloom::cli {
+namespace {
+
+struct RunOptions {
+  std::string tasks;
+  std::string planner = "sparseloom";
+  std::string arrivals = "poisson";
+  double phase_s = 2.0;
+  int slo_configs = 0;  // 0: the task file's SLOs
+  int orders = 1;
+  double rate_scale = 1.0;
+  int window = 4;
+  std::string cache_budget;
+  int max_in_flight = 64;
+  std::string fail_processor;
+  double fail_after_s = -1.0;
+  std::uint64_t seed = 0;
+  std::string json;
+  std::string trace;
+};
+
+std::int64_t RssBytes() {
+  std::ifstream statm("/proc/self/statm");
+  std::int64_t size = 0, resident = 0;
+  statm >> size >> resident;
+  return resident * static_cast<std::int64_t>(sysconf(_SC_PAGESIZE));
+}
+
+std::string Percent(double fraction) {
+  return Fixed(100.0 * fraction, 1) + "%";
+}
+
+// "" (the task file's memory_budget_bytes), "55%" of the full zoo set, or a byte count.
+std::int64_t ParseCacheBudget(const std::string& text, std::int64_t from_file,
+                              std::int64_t full_set_bytes) {
+  if (text.empty())
+    return from_file;
+  try {
+    std::size_t used = 0;
+    const double value = std::stod(text, &used);
+    if (used + 1 == text.size() && text.back() == '%' && value > 0.0 && value <= 100.0)
+      return static_cast<std::int64_t>(value / 100.0 * static_cast<double>(full_set_bytes));
+    if (used == text.size() && value >= 0.0)
+      return static_cast<std::int64_t>(value);
+  } catch (const std::exception&) {
+  }
+  throw UsageError(
+      "--cache-budget: expected a percentage of the full zoo set (\"55%\") or a byte "
+      "count, got \"" +
+      text + "\"");
+}
+
+std::string PlacementText(const std::string& placement) {
+  return placement.empty() ? "-" : placement;
+}
+
+struct PlannerRun {
+  std::string planner;
+  std::vector<runtime::EpisodeReport> episodes;
+  std::vector<runtime::TaskSummary> summaries;
+  std::vector<runtime::ThroughputCheck> throughput;  // closed loop: the last phase of each episode
+  int warmed = 0;
+  double wall_s = 0.0;
+};
+
+struct Totals {
+  std::int64_t requests = 0, violations = 0, completed = 0, dropped = 0, failed = 0;
+  std::int64_t task_episodes = 0, episodes_violated = 0;
+  double throughput = 0.0;
+  double worst_p99 = 0.0;
+};
+
+Totals TotalsOf(const PlannerRun& run) {
+  Totals t;
+  for (const runtime::TaskSummary& s : run.summaries) {
+    t.requests += s.requests;
+    t.violations += s.violations;
+    t.completed += s.completed;
+    t.dropped += s.dropped;
+    t.failed += s.failed;
+    t.task_episodes += s.task_episodes;
+    t.episodes_violated += s.episodes_violated;
+    t.throughput += s.throughput_rps;
+    t.worst_p99 = std::max(t.worst_p99, s.p99_ms);
+  }
+  return t;
+}
+
+double Ratio(std::int64_t a, std::int64_t b) {
+  return b > 0 ? static_cast<double>(a) / static_cast<double>(b) : 0.0;
+}
+
+void PrintRun(const PlannerRun& run, const std::vector<runtime::ServedTask>& tasks) {
+  std::cout << "\n== " << run.planner << ": " << run.episodes.size() << " episode"
+            << (run.episodes.size() == 1 ? "" : "s") << " in " << Fixed(run.wall_s, 1) << " s\n";
+  Table table({"task", "requests", "done", "dropped", "failed", "throughput", "p50", "p95", "p99",
+               "SLO viol.", "episodes viol.", "accuracy (measured)", "last variant",
+               "last placement"});
+  for (std::size_t t = 0; t < run.summaries.size(); ++t) {
+    const runtime::TaskSummary& s = run.summaries[t];
+    table.AddRow(
+        {s.task, std::to_string(s.requests), std::to_string(s.completed), std::to_string(s.dropped),
+         std::to_string(s.failed), Fixed(s.throughput_rps, 1) + "/s", Fixed(s.p50_ms, 2) + " ms",
+         Fixed(s.p95_ms, 2) + " ms", Fixed(s.p99_ms, 2) + " ms", Percent(s.violation_rate()),
+         std::to_string(s.episodes_violated) + "/" + std::to_string(s.task_episodes),
+         Percent(s.planned_accuracy) + " (" +
+             (s.completed ? Percent(Ratio(s.correct, s.completed)) : std::string("-")) + ")",
+         s.stitched.empty() ? "-" : s.stitched, PlacementText(s.placement)});
+  }
+  table.Print(std::cout);
+  (void)tasks;
+  if (!run.throughput.empty()) {
+    double measured = 0.0, bound = 0.0;
+    for (const runtime::ThroughputCheck& c : run.throughput) {
+      measured += c.measured_rps;
+      bound += c.bound_rps;
+    }
+    std::cout << "closed loop, all tasks present: "
+              << Fixed(measured / static_cast<double>(run.throughput.size()), 1)
+              << " requests/s measured, planner's bound "
+              << Fixed(bound / static_cast<double>(run.throughput.size()), 1) << "/s ("
+              << Percent(bound > 0 ? measured / bound : 0.0) << ")\n";
+  }
+}
+
+void PrintComparison(const std::vector<PlannerRun>& runs) {
+  std::cout << "\n== comparison (same episodes, SLOs, arrivals and samples for every planner)\n";
+  Table table({"planner", "requests", "SLO violations", "task-episodes violated", "dropped",
+               "failed", "throughput", "worst p99"});
+  for (const PlannerRun& run : runs) {
+    const Totals t = TotalsOf(run);
+    table.AddRow({run.planner, std::to_string(t.requests), Percent(Ratio(t.violations, t.requests)),
+                  std::to_string(t.episodes_violated) + "/" + std::to_string(t.task_episodes) +
+                      " (" + Percent(Ratio(t.episodes_violated, t.task_episodes)) + ")",
+                  std::to_string(t.dropped), std::to_string(t.failed),
+                  Fixed(t.throughput, 1) + "/s", Fixed(t.worst_p99, 2) + " ms"});
+  }
+  table.Print(std::cout);
+  std::cout << "(SLO violations: share of requests late, on a variant below min_accuracy, dropped "
+               "or failed; a task-episode is violated when more than "
+            << Percent(runtime::kEpisodeViolationShare) << " of its requests are)\n";
+}
+
+nlohmann::ordered_json SloJson(const plan::Slo& slo) {
+  return {{"min_accuracy", slo.min_accuracy}, {"max_latency_ms", slo.max_latency_ms}};
+}
+
+nlohmann::ordered_json RunJson(const PlannerRun& run,
+                               const std::vector<runtime::ServedTask>& tasks) {
+  nlohmann::ordered_json summaries = nlohmann::ordered_json::array();
+  for (const runtime::TaskSummary& s : run.summaries) {
+    summaries.push_back({{"task", s.task},
+                         {"requests", s.requests},
+                         {"completed", s.completed},
+                         {"dropped", s.dropped},
+                         {"failed", s.failed},
+                         {"violations", s.violations},
+                         {"violation_rate", s.violation_rate()},
+                         {"task_episodes", s.task_episodes},
+                         {"episodes_violated", s.episodes_violated},
+                         {"served_s", s.served_s},
+                         {"throughput_rps", s.throughput_rps},
+                         {"p50_ms", s.p50_ms},
+                         {"p95_ms", s.p95_ms},
+                         {"p99_ms", s.p99_ms},
+                         {"measured_accuracy", Ratio(s.correct, s.completed)},
+                         {"planned_accuracy", s.planned_accuracy},
+                         {"last_stitched_variant", s.stitched},
+                         {"last_placement", s.placement}});
+  }
+  nlohmann::ordered_json episodes = nlohmann::ordered_json::array();
+  for (std::size_t e = 0; e < run.episodes.size(); ++e) {
+    const runtime::EpisodeReport& ep = run.episodes[e];
+    nlohmann::ordered_json slos = nlohmann::ordered_json::object();
+    for (std::size_t t = 0; t < tasks.size(); ++t)
+      slos[tasks[t].name] = SloJson(ep.episode.slos[t]);
+    nlohmann::ordered_json phases = nlohmann::ordered_json::array();
+    for (const runtime::PhaseReport& ph : ep.phases) {
+      nlohmann::ordered_json chosen = nlohmann::ordered_json::array();
+      for (const plan::TaskPlan& tp : ph.plan.tasks) {
+        std::vector<std::string> placement;
+        for (int p : tp.placement)
+          placement.push_back(ph.plan.processors[static_cast<std::size_t>(p)]);
+        chosen.push_back({{"task", tp.task},
+                          {"stitched_index", tp.stitched_variant},
+                          {"placement", placement},
+                          {"planned_latency_ms", tp.latency_ms},
+                          {"accuracy", tp.accuracy},
+                          {"slo_met", tp.slo_met}});
+      }
+      std::int64_t requests = 0, violations = 0;
+      for (std::size_t i = 0; i < ep.records.size(); ++i) {
+        if (ep.phase_of_record[i] != ph.phase)
+          continue;
+        ++requests;
+        violations += !ep.records[i].SloMet();
+      }
+      phases.push_back({{"phase", ph.phase},
+                        {"tasks", ph.tasks},
+                        {"start_ms", ph.start_ms},
+                        {"end_ms", ph.end_ms},
+                        {"replans", ph.replans},
+                        {"requests", requests},
+                        {"violations", violations},
+                        {"processor_load", ph.plan.processor_load},
+                        {"plan", chosen}});
+    }
+    episodes.push_back({{"name", ep.episode.name},
+                        {"order", ep.episode.order},
+                        {"slos", slos},
+                        {"duration_ms", ep.duration_ms},
+                        {"submitted", ep.counters.submitted},
+                        {"completed", ep.counters.completed},
+                        {"dropped", ep.counters.dropped},
+                        {"failed", ep.counters.failed},
+                        {"rerun", ep.counters.rerun},
+                        {"phases", phases}});
+  }
+  nlohmann::ordered_json throughput = nlohmann::ordered_json::array();
+  for (const runtime::ThroughputCheck& c : run.throughput)
+    throughput.push_back({{"measured_rps", c.measured_rps}, {"bound_rps", c.bound_rps}});
+  const Totals t = TotalsOf(run);
+  return {{"planner", run.planner},
+          {"wall_s", run.wall_s},
+          {"stages_warmed", run.warmed},
+          {"requests", t.requests},
+          {"violations", t.violations},
+          {"violation_rate", Ratio(t.violations, t.requests)},
+          {"task_episodes", t.task_episodes},
+          {"episodes_violated", t.episodes_violated},
+          {"throughput_rps", t.throughput},
+          {"closed_loop", throughput},
+          {"tasks", summaries},
+          {"episodes", episodes}};
+}
+
+void RunServe(const RunOptions& o) {
+  const Inputs in = LoadInputs(o.tasks);
+  runtime::ArrivalKind arrivals = runtime::ArrivalKind::kPoisson;
+  if (o.arrivals == "closed")
+    arrivals = runtime::ArrivalKind::kClosedLoop;
+  else if (o.arrivals != "poisson")
+    throw UsageError("--arrivals: expected \"poisson\" or \"closed\", got \"" + o.arrivals + "\"");
+  const auto planners = PlannersNamed(o.planner);
+  const std::int64_t rss_start = RssBytes();
+
+  engine::TorchScriptEngine engine;
+  std::vector<zoo::Zoo> zoos;
+  std::vector<runtime::LabelledSet> inputs;
+  zoos.reserve(in.file.tasks.size());
+  inputs.reserve(in.file.tasks.size());
+  std::cout << "loading " << in.file.tasks.size() << " zoos and their validation sets ...\n"
+            << std::flush;
+  for (const plan::TaskSpec& spec : in.file.tasks) {
+    zoos.push_back(zoo::LoadZoo(spec.zoo_dir));
+    inputs.push_back(runtime::LoadValidationSet(zoos.back(), engine));
+  }
+  std::vector<runtime::ServedTask> tasks;
+  std::vector<const plan::TaskProfile*> profiles;
+  std::int64_t full_set_bytes = 0;
+  for (std::size_t t = 0; t < in.file.tasks.size(); ++t) {
+    const plan::TaskProfile& profile = in.profiles[in.table_of_task[t]];
+    profiles.push_back(&profile);
+    tasks.push_back({in.file.tasks[t].name, &profile, &inputs[t], in.file.tasks[t].rate_per_s});
+    for (std::int64_t bytes : profile.stage_bytes)
+      full_set_bytes += bytes * static_cast<std::int64_t>(in.setup.size());
+  }
+  const std::int64_t budget =
+      ParseCacheBudget(o.cache_budget, in.file.memory_budget_bytes, full_set_bytes);
+
+  runtime::StageSource source;
+  source.load = [&](const runtime::StageKey& key) {
+    const zoo::Zoo& z = zoos[static_cast<std::size_t>(key.task)];
+    engine::StageLoadOptions load;
+    load.file = z.variants[static_cast<std::size_t>(key.variant)]
+                    .stages[static_cast<std::size_t>(key.stage)]
+                    .file;
+    load.signature = z.Signature(key.stage + 1);
+    load.processor = in.setup[static_cast<std::size_t>(key.processor)];
+    return engine.LoadStage(load);
+  };
+  source.expected_bytes = [&](const runtime::StageKey& key) {
+    const plan::TaskProfile& p = *profiles[static_cast<std::size_t>(key.task)];
+    return p.stage_bytes[static_cast<std::size_t>(key.stage * p.num_variants() + key.variant)];
+  };
+  runtime::StageCache cache(source, budget);
+
+  // The workload: SLO configurations x arrival orders, the same for every planner.
+  std::vector<runtime::SloConfiguration> configs;
+  if (o.slo_configs == 0) {
+    runtime::SloConfiguration c;
+    for (const plan::TaskSpec& spec : in.file.tasks) {
+      c.slos.push_back(spec.slo);
+      c.names.push_back("task-file");
+    }
+    configs.push_back(c);
+  } else {
+    configs = runtime::SloConfigurations(profiles, o.slo_configs, o.seed);
+  }
+  const auto orders =
+      runtime::ArrivalOrders(static_cast<int>(tasks.size()), std::max(1, o.orders), o.seed);
+  std::vector<runtime::Episode> episodes;
+  for (std::size_t c = 0; c < configs.size(); ++c) {
+    for (std::size_t r = 0; r < orders.size(); ++r) {
+      runtime::Episode e;
+      e.name = "slo" + std::to_string(c) + "-order" + std::to_string(r);
+      e.slos = configs[c].slos;
+      e.order = orders[r];
+      episodes.push_back(std::move(e));
+    }
+  }
+
+  runtime::ServeOptions serve;
+  serve.arrivals = arrivals;
+  serve.phase_s = o.phase_s;
+  serve.closed_loop_window = o.window;
+  serve.rate_scale = o.rate_scale;
+  serve.memory_budget_bytes = in.file.memory_budget_bytes;
+  serve.placements = in.file.placements;
+  serve.seed = o.seed;
+  serve.pipeline.max_in_flight = o.max_in_flight;
+  if (!o.fail_processor.empty()) {
+    const auto it = std::find_if(in.setup.begin(), in.setup.end(),
+                                 [&](const auto& p) { return p.name == o.fail_processor; });
+    if (it == in.setup.end())
+      throw UsageError("--fail-processor: no processor named '" + o.fail_processor +
+                       "' in the setup " + profile::ToString(in.setup));
+    serve.pipeline.fault_processor = static_cast<int>(it - in.setup.begin());
+    serve.pipeline.fault_after_ms = 1000.0 * std::max(0.0, o.fail_after_s);
+  }
+
+  runtime::Server server(
+      tasks, in.setup, cache,
+      [&](const engine::Tensor& out) { return engine.ArgmaxLastDim(out).front(); },
+      [&](const engine::Tensor& set, std::int64_t i) { return engine.SliceBatch(set, i, i + 1); });
+
+  std::cout << episodes.size() << " episode" << (episodes.size() == 1 ? "" : "s") << " ("
+            << configs.size() << " SLO configuration" << (configs.size() == 1 ? "" : "s") << " x "
+            << orders.size() << " arrival order" << (orders.size() == 1 ? "" : "s") << "), "
+            << tasks.size() << " phases of " << o.phase_s << " s each, "
+            << runtime::ToString(arrivals) << " arrivals, " << planners.size() << " planner"
+            << (planners.size() == 1 ? "" : "s") << "; processors " << profile::ToString(in.setup)
+            << "\n";
+  std::cout << "stage cache: "
+            << (budget > 0 ? HumanBytes(static_cast<double>(budget)) + " (" +
+                                 Percent(Ratio(budget, full_set_bytes)) + " of the full zoo set, " +
+                                 HumanBytes(static_cast<double>(full_set_bytes)) + ")"
+                           : std::string("unlimited"))
+            << "\n"
+            << std::flush;
+
+  if (budget > 0) {
+    // Hot stages first: frequency over the plans SparseLoom makes for these SLO configurations.
+    std::vector<std::vector<plan::Slo>> expected;
+    for (const runtime::SloConfiguration& c : configs)
+      expected.push_back(c.slos);
+    const auto sparseloom = plan::MakeSparseLoomPlanner();
+    const auto hotness = runtime::ComputeHotness(RequestOf(in), expected, *sparseloom);
+    cache.SetHotness(runtime::ScoresOf(hotness));
+    const int loaded = cache.Preload(runtime::PreloadSet(hotness, source.expected_bytes, budget));
+    std::cout << "preloaded the " << loaded << " hottest stages ("
+              << HumanBytes(static_cast<double>(cache.ResidentBytes())) << ")\n";
+  }
+
+  std::vector<PlannerRun> runs;
+  for (const auto& planner : planners) {
+    PlannerRun run;
+    run.planner = planner->Name();
+    const auto start = std::chrono::steady_clock::now();
+    if (budget == 0) {
+      std::cout << run.planner << ": loading the stages its plans use ...\n" << std::flush;
+      run.warmed = server.Warm(*planner, episodes, serve);
+    }
+    for (std::size_t e = 0; e < episodes.size(); ++e) {
+      std::cout << run.planner << ": episode " << e + 1 << "/" << episodes.size() << " ("
+                << episodes[e].name << ")\n"
+                << std::flush;
+      run.episodes.push_back(server.RunEpisode(*planner, episodes[e], serve));
+      if (arrivals == runtime::ArrivalKind::kClosedLoop) {
+        const runtime::EpisodeReport& ep = run.episodes.back();
+        run.throughput.push_back(
+            runtime::CheckThroughput(ep, tasks, static_cast<int>(ep.phases.size()) - 1));
+      }
+    }
+    run.wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    run.summaries = runtime::Summarize(run.episodes, tasks);
+    PrintRun(run, tasks);
+    runs.push_back(std::move(run));
+  }
+  if (runs.size() > 1)
+    PrintComparison(runs);
+
+  const runtime::StageCacheStats stats = cache.Stats();
+  const std::int64_t rss_end = RssBytes();
+  std::cout << "\nmemory: " << HumanBytes(static_cast<double>(stats.resident_bytes))
+            << " of stages resident (peak "
+            << HumanBytes(static_cast<double>(stats.peak_resident_bytes))
+            << (budget > 0 ? ", budget " + HumanBytes(static_cast<double>(budget)) : std::string())
+            << "); process RSS " << HumanBytes(static_cast<double>(rss_end)) << " ("
+            << HumanBytes(static_cast<double>(rss_end - rss_start))
+            << " more than before loading zoos, validation sets included)\n"
+            << "stage cache: " << stats.hits << " hits, " << stats.misses << " on-demand loads ("
+            << Fixed(stats.load_ms, 0) << " ms), " << stats.evictions << " evictions, "
+            << stats.preloaded << " preloaded\n";
+
+  if (!o.trace.empty()) {
+    runtime::TraceNames names;
+    for (std::size_t t = 0; t < tasks.size(); ++t) {
+      names.tasks.push_back(tasks[t].name);
+      names.variant_ids.push_back(profiles[t]->variant_ids);
+    }
+    for (const auto& p : in.setup)
+      names.processors.push_back(p.name);
+    runtime::WriteChromeTrace(o.trace, runs.front().episodes.front().records, names,
+                              runs.front().planner + " " + episodes.front().name);
+    std::cout << "trace of " << runs.front().planner << "'s first episode written to " << o.trace
+              << " (open in ui.perfetto.dev)\n";
+  }
+  if (!o.json.empty()) {
+    nlohmann::ordered_json processors = nlohmann::ordered_json::array();
+    for (const auto& p : in.setup)
+      processors.push_back({{"name", p.name}, {"cores", p.cores}, {"threads", p.threads}});
+    nlohmann::ordered_json planner_runs = nlohmann::ordered_json::array();
+    for (const PlannerRun& run : runs)
+      planner_runs.push_back(RunJson(run, tasks));
+    const nlohmann::ordered_json out = {
+        {"format", "sparseloom-run"},
+        {"version", 1},
+        {"task_file", in.file.file.string()},
+        {"processors", processors},
+        {"arrivals", runtime::ToString(arrivals)},
+        {"phase_s", o.phase_s},
+        {"rate_scale", o.rate_scale},
+        {"seed", o.seed},
+        {"cache_budget_bytes", budget},
+        {"full_zoo_set_bytes", full_set_bytes},
+        {"memory",
+         {{"resident_stage_bytes", stats.resident_bytes},
+          {"peak_resident_stage_bytes", stats.peak_resident_bytes},
+          {"rss_bytes", rss_end},
+          {"rss_start_bytes", rss_start},
+          {"on_demand_loads", stats.misses},
+          {"on_demand_load_ms", stats.load_ms},
+          {"evictions", stats.evictions}}},
+        {"runs", planner_runs},
+    };
+    WriteFileAtomically(o.json, out.dump(2) + "\n");
+    std::cout << "results written to " << o.json << "\n";
+  }
+}
+
+}  // namespace
+
+void AddRunCommand(CLI::App& app) {
+  auto o = std::make_shared<RunOptions>();
+  CLI::App* c = app.add_subcommand(
+      "run",
+      "Serve the tasks of a task file for real: requests flow stage by stage through one pinned "
+      "worker per processor on the plan's stitched variants; tasks arrive one after another "
+      "(episodes), every request's latency and accuracy are checked against its SLO "
+      "(docs/runtime.md)");
+  c->add_option("--tasks", o->tasks, "the task file (docs/planner.md, \"The task file\")")
+      ->required();
+  c->add_option("--planner", o->planner,
+                "sparseloom, a baseline (SV-AO-NP, SV-AO-P, SV-LO-NP, SV-LO-P, AV-NP, AV-P) or "
+                "all (each serves the same workload in turn)")
+      ->capture_default_str();
+  c->add_option("--arrivals", o->arrivals,
+                "poisson (each task at its rate_per_s x --rate-scale) or closed (each task keeps "
+                "--window requests in flight: saturation throughput)")
+      ->capture_default_str();
+  c->add_option("--phase-s", o->phase_s, "seconds each arrival phase admits requests")
+      ->capture_default_str()
+      ->check(CLI::Range(0.01, 3600.0));
+  c->add_option(
+       "--slo-configs", o->slo_configs,
+       "0: the task file's SLOs; N: N SLO configurations drawn from the tight/medium/loose "
+       "grid of each task's zoo (docs/runtime.md)")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 10000));
+  c->add_option("--orders", o->orders, "task arrival orders per SLO configuration")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 100000));
+  c->add_option("--rate-scale", o->rate_scale, "multiplies every task's Poisson rate")
+      ->capture_default_str()
+      ->check(CLI::Range(1e-6, 1e6));
+  c->add_option("--window", o->window, "closed loop: requests each task keeps in flight")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1000));
+  c->add_option("--cache-budget", o->cache_budget,
+                "stage memory: \"55%\" of the full zoo set (every stage on every processor) or "
+                "bytes; the hottest stages are preloaded, the rest loaded on demand. Default: the "
+                "task file's memory_budget_bytes (0: unlimited, every planned stage preloaded)");
+  c->add_option("--max-in-flight", o->max_in_flight,
+                "admission bound: requests in the pipeline at once; more are dropped (counted)")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1000000));
+  c->add_option("--fail-processor", o->fail_processor,
+                "fault injection: this processor's engine throws from --fail-after-s on (each "
+                "episode); its requests are re-planned and re-run");
+  c->add_option("--fail-after-s", o->fail_after_s, "when the injected fault starts")
+      ->capture_default_str();
+  c->add_option("--seed", o->seed, "seed of the SLO configurations, orders, arrivals and samples")
+      ->capture_default_str();
+  c->add_option("--json", o->json, "write the results as JSON (atomically)");
+  c->add_option("--trace", o->trace,
+                "write a Chrome/Perfetto trace of the first planner's first episode");
+  c->callback([o] { RunServe(*o); });
+}
+
+}  // namespace sparseloom::cli

@@ -1,0 +1,494 @@
+#include "runtime/serving.h"
+
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <thread>
+
+#include "common/error.h"
+#include "plan/evaluation.h"
+
+namespace sparseloom::runtime {
+namespace {
+
+double MsSince(Clock::time_point start, Clock::time_point t) {
+  return std::chrono::duration<double, std::milli>(t - start).count();
+}
+
+std::uint64_t Mix(std::uint64_t a, std::uint64_t b) {
+  // splitmix64 of the pair: independent, reproducible streams per (seed, episode, task).
+  std::uint64_t z = a * 0x9E3779B97F4A7C15ULL + b + 0x632BE59BD9B4E019ULL;
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+  return z ^ (z >> 31);
+}
+
+std::uint64_t HashOf(const std::string& text) {
+  std::uint64_t h = 1469598103934665603ULL;  // FNV-1a
+  for (unsigned char c : text)
+    h = (h ^ c) * 1099511628211ULL;
+  return h;
+}
+
+// A plan of the tasks present on the processors alive, with the index maps back to the server's.
+struct PhasePlan {
+  plan::Plan plan;
+  std::vector<int> task_of_plan_task;
+  std::vector<int> processor_of_plan_processor;
+};
+
+}  // namespace
+
+plan::TaskProfile WithProcessors(const plan::TaskProfile& profile, const std::vector<bool>& keep) {
+  const int P = profile.num_processors();
+  if (static_cast<int>(keep.size()) != P)
+    throw UsageError("WithProcessors: " + std::to_string(keep.size()) + " flags for " +
+                     std::to_string(P) + " processors");
+  std::vector<int> kept;
+  for (int p = 0; p < P; ++p) {
+    if (keep[static_cast<std::size_t>(p)])
+      kept.push_back(p);
+  }
+  plan::TaskProfile out = profile;
+  const int Q = static_cast<int>(kept.size());
+  const int K = profile.num_stages;
+  const int V = profile.num_variants();
+  out.processors.clear();
+  for (int p : kept)
+    out.processors.push_back(profile.processors[static_cast<std::size_t>(p)]);
+  out.stage_latency_ms.assign(static_cast<std::size_t>(K * V * Q), 0.0);
+  for (int kv = 0; kv < K * V; ++kv) {
+    for (int q = 0; q < Q; ++q)
+      out.stage_latency_ms[static_cast<std::size_t>(kv * Q + q)] =
+          profile.stage_latency_ms[static_cast<std::size_t>(kv * P + kept[q])];
+  }
+  out.handover_ms.assign(static_cast<std::size_t>(Q * Q), 0.0);
+  for (int a = 0; a < Q; ++a) {
+    for (int b = 0; b < Q; ++b)
+      out.handover_ms[static_cast<std::size_t>(a * Q + b)] =
+          profile.handover_ms[static_cast<std::size_t>(kept[a] * P + kept[b])];
+  }
+  return out;
+}
+
+std::vector<StageKey> KeysOf(const plan::Plan& plan, const std::vector<int>& task_of_plan_task,
+                             const std::vector<int>& processor_of_plan_processor) {
+  std::vector<StageKey> keys;
+  for (std::size_t i = 0; i < plan.tasks.size(); ++i) {
+    const plan::TaskPlan& tp = plan.tasks[i];
+    for (std::size_t k = 0; k < tp.variant_of_stage.size(); ++k) {
+      keys.push_back(
+          StageKey{task_of_plan_task[i], static_cast<int>(k), tp.variant_of_stage[k],
+                   processor_of_plan_processor[static_cast<std::size_t>(tp.placement[k])]});
+    }
+  }
+  return keys;
+}
+
+Server::Server(std::vector<ServedTask> tasks, std::vector<engine::ProcessorConfig> processors,
+               StageCache& cache, std::function<std::int64_t(const engine::Tensor&)> argmax,
+               std::function<engine::Tensor(const engine::Tensor&, std::int64_t)> sample)
+    : tasks_(std::move(tasks)),
+      processors_(std::move(processors)),
+      cache_(cache),
+      argmax_(std::move(argmax)),
+      sample_(std::move(sample)) {
+  if (tasks_.empty())
+    throw UsageError("a server needs at least one task");
+  for (const ServedTask& t : tasks_) {
+    if (t.profile == nullptr || t.inputs == nullptr || t.inputs->size <= 0)
+      throw UsageError("task '" + t.name + "': no profile or no request inputs");
+    if (t.profile->num_processors() != static_cast<int>(processors_.size()))
+      throw UsageError("task '" + t.name + "': its profile has " +
+                       std::to_string(t.profile->num_processors()) + " processors, the server " +
+                       std::to_string(processors_.size()));
+    for (std::size_t p = 0; p < processors_.size(); ++p) {
+      if (t.profile->processors[p] != processors_[p].name)
+        throw UsageError("task '" + t.name + "': its profile's processor " + std::to_string(p) +
+                         " is '" + t.profile->processors[p] + "', the server's '" +
+                         processors_[p].name + "'");
+    }
+    if (!(t.rate_per_s >= 0.0) || !std::isfinite(t.rate_per_s))
+      throw UsageError("task '" + t.name + "': rate_per_s must be finite and >= 0");
+  }
+}
+
+namespace {
+
+PhasePlan PlanFor(const std::vector<ServedTask>& tasks, const std::vector<int>& present,
+                  const std::vector<plan::Slo>& slos, const std::vector<bool>& alive,
+                  const plan::Planner& planner, const ServeOptions& options,
+                  std::vector<plan::TaskProfile>& restricted) {
+  PhasePlan out;
+  const bool all_alive = std::all_of(alive.begin(), alive.end(), [](bool a) { return a; });
+  restricted.clear();
+  restricted.reserve(present.size());
+  plan::PlanRequest request;
+  request.memory_budget_bytes = options.memory_budget_bytes;
+  request.placements = options.placements;
+  for (std::size_t p = 0; p < alive.size(); ++p) {
+    if (alive[p]) {
+      out.processor_of_plan_processor.push_back(static_cast<int>(p));
+      request.processors.push_back(tasks[0].profile->processors[p]);
+    }
+  }
+  for (int t : present) {
+    const ServedTask& task = tasks[static_cast<std::size_t>(t)];
+    const plan::TaskProfile* profile = task.profile;
+    if (!all_alive) {
+      restricted.push_back(WithProcessors(*task.profile, alive));
+      profile = &restricted.back();
+    }
+    request.tasks.push_back(plan::PlanTask{task.name, std::cref(*profile),
+                                           slos[static_cast<std::size_t>(t)], task.rate_per_s});
+    out.task_of_plan_task.push_back(t);
+  }
+  out.plan = planner.Solve(request);
+  return out;
+}
+
+std::vector<std::optional<TaskRoute>> RoutesOf(const PhasePlan& phase,
+                                               const std::vector<ServedTask>& tasks,
+                                               const std::vector<plan::Slo>& slos) {
+  std::vector<std::optional<TaskRoute>> routes(tasks.size());
+  for (std::size_t i = 0; i < phase.plan.tasks.size(); ++i) {
+    const plan::TaskPlan& tp = phase.plan.tasks[i];
+    const int t = phase.task_of_plan_task[i];
+    TaskRoute route;
+    route.variant_of_stage = tp.variant_of_stage;
+    for (int p : tp.placement)
+      route.placement.push_back(phase.processor_of_plan_processor[static_cast<std::size_t>(p)]);
+    route.accuracy = tp.accuracy;
+    route.slo = slos[static_cast<std::size_t>(t)];
+    route.stitched =
+        plan::StitchedVariantName(*tasks[static_cast<std::size_t>(t)].profile, tp.stitched_variant);
+    routes[static_cast<std::size_t>(t)] = std::move(route);
+  }
+  return routes;
+}
+
+void CheckEpisode(const Episode& episode, std::size_t num_tasks) {
+  if (episode.slos.size() != num_tasks)
+    throw UsageError("episode '" + episode.name + "': " + std::to_string(episode.slos.size()) +
+                     " SLOs for " + std::to_string(num_tasks) + " tasks");
+  std::vector<int> sorted = episode.order;
+  std::sort(sorted.begin(), sorted.end());
+  for (std::size_t i = 0; i < sorted.size(); ++i) {
+    if (sorted[i] != static_cast<int>(i) || (i > 0 && sorted[i] == sorted[i - 1]))
+      throw UsageError("episode '" + episode.name +
+                       "': the arrival order is not a permutation "
+                       "of the tasks");
+  }
+  if (sorted.size() > num_tasks || sorted.empty())
+    throw UsageError("episode '" + episode.name + "': the arrival order names " +
+                     std::to_string(sorted.size()) + " tasks, the server has " +
+                     std::to_string(num_tasks));
+}
+
+}  // namespace
+
+std::vector<plan::Plan> Server::PlanPhases(const plan::Planner& planner, const Episode& episode,
+                                           const ServeOptions& options) const {
+  CheckEpisode(episode, tasks_.size());
+  std::vector<plan::Plan> plans;
+  const std::vector<bool> alive(processors_.size(), true);
+  std::vector<plan::TaskProfile> restricted;
+  std::vector<int> present;
+  for (int t : episode.order) {
+    present.push_back(t);
+    plans.push_back(
+        PlanFor(tasks_, present, episode.slos, alive, planner, options, restricted).plan);
+  }
+  return plans;
+}
+
+int Server::Warm(const plan::Planner& planner, const std::vector<Episode>& episodes,
+                 const ServeOptions& options) {
+  std::vector<StageKey> keys;
+  std::set<StageKey> seen;
+  const std::vector<bool> alive(processors_.size(), true);
+  std::vector<int> identity(processors_.size());
+  for (std::size_t p = 0; p < identity.size(); ++p)
+    identity[p] = static_cast<int>(p);
+  for (const Episode& episode : episodes) {
+    CheckEpisode(episode, tasks_.size());
+    std::vector<plan::TaskProfile> restricted;
+    std::vector<int> present;
+    for (int t : episode.order) {
+      present.push_back(t);
+      const PhasePlan phase =
+          PlanFor(tasks_, present, episode.slos, alive, planner, options, restricted);
+      for (const StageKey& key :
+           KeysOf(phase.plan, phase.task_of_plan_task, phase.processor_of_plan_processor)) {
+        if (seen.insert(key).second)
+          keys.push_back(key);
+      }
+    }
+  }
+  return cache_.Preload(keys);
+}
+
+EpisodeReport Server::RunEpisode(const plan::Planner& planner, const Episode& episode,
+                                 const ServeOptions& options) {
+  CheckEpisode(episode, tasks_.size());
+  if (!(options.phase_s > 0.0))
+    throw UsageError("phase_s must be > 0");
+  if (options.arrivals == ArrivalKind::kClosedLoop && options.closed_loop_window < 1)
+    throw UsageError("closed_loop_window must be >= 1");
+  if (!(options.rate_scale > 0.0))
+    throw UsageError("rate_scale must be > 0");
+
+  EpisodeReport report;
+  report.planner = planner.Name();
+  report.episode = episode;
+
+  Pipeline pipeline(processors_, cache_, argmax_, options.pipeline);
+  const Clock::time_point start = pipeline.start();
+
+  // State shared with the pipeline's callbacks (closed-loop resubmission, fault re-plans).
+  std::mutex mutex;
+  std::vector<int> present;
+  bool admitting = true;
+  std::vector<plan::TaskProfile> restricted;
+  const std::uint64_t episode_seed = Mix(options.seed, HashOf(episode.name));
+  std::vector<SampleSequence> samples;
+  for (std::size_t t = 0; t < tasks_.size(); ++t)
+    samples.emplace_back(tasks_[t].inputs->size, Mix(episode_seed, 2 * t));
+
+  auto make_input = [&](int t, std::int64_t sample) {
+    const LabelledSet& set = *tasks_[static_cast<std::size_t>(t)].inputs;
+    RequestInput input;
+    input.input = sample_(set.input, sample);
+    for (const engine::Tensor& side : set.side)
+      input.side.push_back(sample_(side, sample));
+    if (!set.labels.empty())
+      input.label = set.labels[static_cast<std::size_t>(sample)];
+    return input;
+  };
+  // Submits one request of task t now; the sample is drawn under `mutex`.
+  auto submit_now = [&](int t) {
+    std::int64_t sample = 0;
+    {
+      std::lock_guard lock(mutex);
+      if (!admitting)
+        return;
+      sample = samples[static_cast<std::size_t>(t)].Next();
+    }
+    pipeline.Submit(t, sample, make_input(t, sample), Clock::now());
+  };
+
+  auto replan = [&](bool count_as_replan) {
+    // Called with `mutex` held.
+    const std::vector<bool> alive = pipeline.Alive();
+    if (std::none_of(alive.begin(), alive.end(), [](bool a) { return a; }))
+      return;  // the pipeline fails what is parked; nothing left to plan on
+    const PhasePlan phase =
+        PlanFor(tasks_, present, episode.slos, alive, planner, options, restricted);
+    pipeline.SetRoutes(RoutesOf(phase, tasks_, episode.slos));
+    PhaseReport& current = report.phases.back();
+    current.plan = phase.plan;
+    current.plan_task_of.assign(tasks_.size(), -1);
+    for (std::size_t i = 0; i < phase.task_of_plan_task.size(); ++i)
+      current.plan_task_of[static_cast<std::size_t>(phase.task_of_plan_task[i])] =
+          static_cast<int>(i);
+    if (count_as_replan)
+      ++current.replans;
+  };
+
+  pipeline.OnProcessorFailed([&](int, const std::string&) {
+    std::lock_guard lock(mutex);
+    replan(true);
+  });
+  if (options.arrivals == ArrivalKind::kClosedLoop) {
+    pipeline.OnDone([&](const RequestRecord& record) {
+      // Keep the window full; a drop or failure shrinks it (no tight resubmission loop).
+      if (record.outcome == Outcome::kCompleted)
+        submit_now(record.task);
+    });
+  }
+
+  std::vector<std::optional<PoissonArrivals>> arrivals(tasks_.size());
+  std::vector<Clock::time_point> next_arrival(tasks_.size());
+  const auto phase_length =
+      std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(options.phase_s));
+
+  for (std::size_t i = 0; i < episode.order.size(); ++i) {
+    const int joining = episode.order[i];
+    const Clock::time_point phase_start = Clock::now();
+    const Clock::time_point phase_end = phase_start + phase_length;
+    {
+      std::lock_guard lock(mutex);
+      present.push_back(joining);
+      PhaseReport phase;
+      phase.phase = static_cast<int>(i);
+      phase.tasks = present;
+      phase.start_ms = MsSince(start, phase_start);
+      report.phases.push_back(std::move(phase));
+      replan(false);
+    }
+    if (options.arrivals == ArrivalKind::kClosedLoop) {
+      for (int w = 0; w < options.closed_loop_window; ++w)
+        submit_now(joining);
+      std::this_thread::sleep_until(phase_end);
+    } else {
+      const std::size_t j = static_cast<std::size_t>(joining);
+      if (tasks_[j].rate_per_s > 0.0) {
+        arrivals[j].emplace(tasks_[j].rate_per_s * options.rate_scale,
+                            Mix(episode_seed, 2 * j + 1));
+        next_arrival[j] = phase_start + std::chrono::duration_cast<Clock::duration>(
+                                            std::chrono::duration<double>(arrivals[j]->NextGapS()));
+      } else {
+        next_arrival[j] = Clock::time_point::max();  // a task with rate 0 sends no requests
+      }
+      while (true) {
+        std::size_t t = tasks_.size();
+        for (int p : present) {
+          const std::size_t q = static_cast<std::size_t>(p);
+          if (t == tasks_.size() || next_arrival[q] < next_arrival[t])
+            t = q;
+        }
+        if (next_arrival[t] >= phase_end)
+          break;
+        std::this_thread::sleep_until(next_arrival[t]);
+        std::int64_t sample = 0;
+        {
+          std::lock_guard lock(mutex);
+          sample = samples[t].Next();
+        }
+        // The arrival is the scheduled time: a late driver does not hide queueing.
+        pipeline.Submit(static_cast<int>(t), sample, make_input(static_cast<int>(t), sample),
+                        next_arrival[t]);
+        next_arrival[t] += std::chrono::duration_cast<Clock::duration>(
+            std::chrono::duration<double>(arrivals[t]->NextGapS()));
+      }
+      std::this_thread::sleep_until(phase_end);
+    }
+    std::lock_guard lock(mutex);
+    report.phases.back().end_ms = MsSince(start, phase_end);
+  }
+  {
+    std::lock_guard lock(mutex);
+    admitting = false;
+  }
+  pipeline.WaitIdle();
+  report.duration_ms = MsSince(start, Clock::now());
+  report.records = pipeline.TakeRecords();
+  report.counters = pipeline.Counters();
+  std::sort(report.records.begin(), report.records.end(),
+            [](const RequestRecord& a, const RequestRecord& b) { return a.id < b.id; });
+  for (const RequestRecord& r : report.records) {
+    int phase = 0;
+    while (phase + 1 < static_cast<int>(report.phases.size()) &&
+           r.arrival_ms >= report.phases[static_cast<std::size_t>(phase + 1)].start_ms)
+      ++phase;
+    report.phase_of_record.push_back(phase);
+  }
+  return report;
+}
+
+std::vector<TaskSummary> Summarize(const std::vector<EpisodeReport>& episodes,
+                                   const std::vector<ServedTask>& tasks) {
+  std::vector<TaskSummary> out(tasks.size());
+  std::vector<std::vector<double>> latencies(tasks.size());
+  for (std::size_t t = 0; t < tasks.size(); ++t)
+    out[t].task = tasks[t].name;
+  for (const EpisodeReport& episode : episodes) {
+    std::vector<std::int64_t> requests(tasks.size(), 0), violations(tasks.size(), 0);
+    for (const RequestRecord& r : episode.records) {
+      const std::size_t t = static_cast<std::size_t>(r.task);
+      TaskSummary& s = out[t];
+      ++s.requests;
+      ++requests[t];
+      s.completed += r.outcome == Outcome::kCompleted;
+      s.dropped += r.outcome == Outcome::kDropped;
+      s.failed += r.outcome == Outcome::kFailed;
+      if (!r.SloMet()) {
+        ++s.violations;
+        ++violations[t];
+      }
+      if (r.outcome == Outcome::kCompleted) {
+        latencies[t].push_back(r.latency_ms());
+        s.correct += r.label >= 0 && r.prediction == r.label;
+      }
+    }
+    for (const PhaseReport& phase : episode.phases) {
+      for (int t : phase.tasks)
+        out[static_cast<std::size_t>(t)].served_s += (phase.end_ms - phase.start_ms) / 1000.0;
+    }
+    for (std::size_t t = 0; t < tasks.size(); ++t) {
+      if (requests[t] == 0)
+        continue;
+      ++out[t].task_episodes;
+      out[t].episodes_violated +=
+          static_cast<double>(violations[t]) > kEpisodeViolationShare * double(requests[t]);
+    }
+    if (!episode.phases.empty()) {
+      const PhaseReport& last = episode.phases.back();
+      for (std::size_t t = 0; t < tasks.size() && t < last.plan_task_of.size(); ++t) {
+        if (last.plan_task_of[t] < 0)
+          continue;
+        const plan::TaskPlan& tp = last.plan.tasks[static_cast<std::size_t>(last.plan_task_of[t])];
+        out[t].stitched = plan::StitchedVariantName(*tasks[t].profile, tp.stitched_variant);
+        std::string placement;
+        for (int p : tp.placement)
+          placement +=
+              (placement.empty() ? "" : ",") + last.plan.processors[static_cast<std::size_t>(p)];
+        out[t].placement = placement;
+        out[t].planned_accuracy = tp.accuracy;
+      }
+    }
+  }
+  for (std::size_t t = 0; t < tasks.size(); ++t) {
+    TaskSummary& s = out[t];
+    s.throughput_rps = s.served_s > 0 ? double(s.completed) / s.served_s : 0.0;
+    if (!latencies[t].empty()) {
+      s.p50_ms = Percentile(latencies[t], 0.50);
+      s.p95_ms = Percentile(latencies[t], 0.95);
+      s.p99_ms = Percentile(latencies[t], 0.99);
+    }
+  }
+  return out;
+}
+
+ThroughputCheck CheckThroughput(const EpisodeReport& episode, const std::vector<ServedTask>& tasks,
+                                int phase) {
+  const PhaseReport& ph = episode.phases.at(static_cast<std::size_t>(phase));
+  std::vector<double> completed(tasks.size(), 0.0);
+  for (std::size_t i = 0; i < episode.records.size(); ++i) {
+    const RequestRecord& r = episode.records[i];
+    if (episode.phase_of_record[i] == phase && r.outcome == Outcome::kCompleted)
+      completed[static_cast<std::size_t>(r.task)] += 1.0;
+  }
+  const std::size_t P = tasks[0].profile->processors.size();
+  std::vector<double> busy_s(P, 0.0);
+  double total = 0.0;
+  for (std::size_t t = 0; t < tasks.size(); ++t) {
+    if (t >= ph.plan_task_of.size() || ph.plan_task_of[t] < 0 || completed[t] == 0.0)
+      continue;
+    const plan::TaskProfile& profile = *tasks[t].profile;
+    const plan::TaskPlan& tp = ph.plan.tasks[static_cast<std::size_t>(ph.plan_task_of[t])];
+    const std::size_t V = static_cast<std::size_t>(profile.num_variants());
+    for (std::size_t k = 0; k < tp.variant_of_stage.size(); ++k) {
+      // The plan's processor, by name, in the full setup (a re-plan may have dropped some).
+      const std::string& name = ph.plan.processors[static_cast<std::size_t>(tp.placement[k])];
+      const std::size_t p = static_cast<std::size_t>(
+          std::find(profile.processors.begin(), profile.processors.end(), name) -
+          profile.processors.begin());
+      const std::size_t v = static_cast<std::size_t>(tp.variant_of_stage[k]);
+      busy_s[p] += completed[t] * profile.stage_latency_ms[(k * V + v) * P + p] / 1000.0;
+    }
+    total += completed[t];
+  }
+  ThroughputCheck check;
+  const double duration_s = (ph.end_ms - ph.start_ms) / 1000.0;
+  check.measured_rps = duration_s > 0 ? total / duration_s : 0.0;
+  const double busiest = *std::max_element(busy_s.begin(), busy_s.end());
+  check.bound_rps = busiest > 0 ? total / busiest : 0.0;
+  return check;
+}
+
+}  // namespace sparseloom::runtime

@@ -1,0 +1,134 @@
+#pragma once
+// Serving episodes (DESIGN.md "Evaluation protocol"; docs/runtime.md): the tasks of an episode
+// arrive one after another in a given order, each with its SLO; at every arrival the planner
+// plans the tasks present and the pipeline switches to the new routes; requests arrive (Poisson
+// or closed loop) for a fixed time per phase. When a processor fails, the tasks present are
+// re-planned on the processors left. Every request ends as one record, attributed to its phase.
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "plan/planner.h"
+#include "runtime/evaluation.h"
+#include "runtime/pipeline.h"
+#include "runtime/stage_cache.h"
+#include "runtime/workload.h"
+
+namespace sparseloom::runtime {
+
+struct ServedTask {
+  std::string name;
+  const plan::TaskProfile* profile = nullptr;  // its processors are the server's, in order
+  const LabelledSet* inputs = nullptr;         // request inputs and labels (validation set)
+  double rate_per_s = 1.0;                     // Poisson arrivals; the planner's load weight
+};
+
+struct Episode {
+  std::string name;
+  std::vector<plan::Slo> slos;  // per task
+  std::vector<int> order;       // task arrival order: phase i serves order[0..i]
+};
+
+struct ServeOptions {
+  ArrivalKind arrivals = ArrivalKind::kPoisson;
+  double phase_s = 2.0;                  // how long each phase admits requests
+  int closed_loop_window = 4;            // requests each present task keeps in flight, closed loop
+  double rate_scale = 1.0;               // multiplies every task's Poisson rate
+  std::int64_t memory_budget_bytes = 0;  // the planner's budget (0 = unlimited)
+  plan::PlacementSpace placements = plan::PlacementSpace::kAnyMapping;
+  std::uint64_t seed = 0;
+  PipelineOptions pipeline;
+};
+
+struct PhaseReport {
+  int phase = 0;
+  std::vector<int> tasks;  // present, in arrival order
+  double start_ms = 0.0;   // since the pipeline's start
+  double end_ms = 0.0;
+  plan::Plan plan;                // the last plan of the phase (after any re-plan)
+  int replans = 0;                // re-plans after processor faults
+  std::vector<int> plan_task_of;  // plan.tasks index of each task, -1 when absent
+};
+
+struct EpisodeReport {
+  std::string planner;
+  Episode episode;
+  std::vector<PhaseReport> phases;
+  std::vector<RequestRecord> records;  // every request of the episode
+  std::vector<int> phase_of_record;    // by arrival time
+  PipelineCounters counters;
+  double duration_ms = 0.0;
+};
+
+class Server {
+ public:
+  // `argmax` and `slice` come from the engine (ArgmaxLastDim on batch 1, SliceBatch).
+  Server(std::vector<ServedTask> tasks, std::vector<engine::ProcessorConfig> processors,
+         StageCache& cache, std::function<std::int64_t(const engine::Tensor&)> argmax,
+         std::function<engine::Tensor(const engine::Tensor&, std::int64_t)> sample);
+
+  // The plan of every phase of `episode` under `planner`, on all processors (no requests run).
+  std::vector<plan::Plan> PlanPhases(const plan::Planner& planner, const Episode& episode,
+                                     const ServeOptions& options) const;
+  // Loads every stage those plans use (under the cache's budget, hottest plans first).
+  int Warm(const plan::Planner& planner, const std::vector<Episode>& episodes,
+           const ServeOptions& options);
+
+  EpisodeReport RunEpisode(const plan::Planner& planner, const Episode& episode,
+                           const ServeOptions& options);
+
+  const std::vector<ServedTask>& tasks() const { return tasks_; }
+  const std::vector<engine::ProcessorConfig>& processors() const { return processors_; }
+
+ private:
+  std::vector<ServedTask> tasks_;
+  std::vector<engine::ProcessorConfig> processors_;
+  StageCache& cache_;
+  std::function<std::int64_t(const engine::Tensor&)> argmax_;
+  std::function<engine::Tensor(const engine::Tensor&, std::int64_t)> sample_;
+};
+
+// The profile restricted to the processors whose `keep` is true (a fault took the others out).
+plan::TaskProfile WithProcessors(const plan::TaskProfile& profile, const std::vector<bool>& keep);
+
+// The stage keys a plan runs (processor indices of the full setup).
+std::vector<StageKey> KeysOf(const plan::Plan& plan, const std::vector<int>& task_of_plan_task,
+                             const std::vector<int>& processor_of_plan_processor);
+
+// Per task figures over a set of episodes.
+struct TaskSummary {
+  std::string task;
+  std::int64_t requests = 0;
+  std::int64_t completed = 0;
+  std::int64_t dropped = 0;
+  std::int64_t failed = 0;
+  std::int64_t violations = 0;  // requests whose SLO was not met (drops and failures too)
+  std::int64_t correct = 0;     // completed with prediction == label
+  double served_s = 0.0;        // time the task was present
+  double throughput_rps = 0.0;  // completed / served_s
+  double p50_ms = 0.0, p95_ms = 0.0, p99_ms = 0.0;  // completed requests
+  std::int64_t task_episodes = 0;                   // (episode, task) pairs
+  std::int64_t episodes_violated = 0;  // ... with more than 5% of their requests violated
+  std::string stitched;                // the variant of the last plan
+  std::string placement;               // "cpu0,cpu1,cpu1"
+  double planned_accuracy = 0.0;
+  double violation_rate() const { return requests ? double(violations) / double(requests) : 0.0; }
+};
+inline constexpr double kEpisodeViolationShare = 0.05;
+
+std::vector<TaskSummary> Summarize(const std::vector<EpisodeReport>& episodes,
+                                   const std::vector<ServedTask>& tasks);
+
+// Closed loop: the planner's bound on completions per second for the mix actually completed in
+// a phase (the busiest processor's predicted busy time per completed request set), and the
+// measured rate. measured / bound = the busiest processor's predicted utilisation.
+struct ThroughputCheck {
+  double measured_rps = 0.0;
+  double bound_rps = 0.0;
+};
+ThroughputCheck CheckThroughput(const EpisodeReport& episode, const std::vector<ServedTask>& tasks,
+                                int phase);
+
+}  // namespace sparseloom::runtime
