@@ -69,7 +69,8 @@ std::int64_t ParseCacheBudget(const std::string& text, std::int64_t from_file,
     const double value = std::stod(text, &used);
     if (used + 1 == text.size() && text.back() == '%' && value > 0.0 && value <= 100.0)
       return static_cast<std::int64_t>(value / 100.0 * static_cast<double>(full_set_bytes));
-    if (used == text.size() && value >= 0.0)
+    // Below 2^63: a larger (or infinite) count would not convert to a byte count at all.
+    if (used == text.size() && value >= 0.0 && value < 9.2e18)
       return static_cast<std::int64_t>(value);
   } catch (const std::exception&) {
   }

@@ -3,7 +3,9 @@
 #include <algorithm>
 #include <atomic>
 #include <cmath>
+#include <exception>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <set>
@@ -136,6 +138,13 @@ PhasePlan PlanFor(const std::vector<ServedTask>& tasks, const std::vector<int>& 
       request.processors.push_back(tasks[0].profile->processors[p]);
     }
   }
+  // Placement orders need a processor per stage; after a fault there may be too few left, and
+  // serving on shared processors beats failing every request.
+  for (int t : present) {
+    if (tasks[static_cast<std::size_t>(t)].profile->num_stages >
+        static_cast<int>(request.processors.size()))
+      request.placements = plan::PlacementSpace::kAnyMapping;
+  }
   for (int t : present) {
     const ServedTask& task = tasks[static_cast<std::size_t>(t)];
     const plan::TaskProfile* profile = task.profile;
@@ -175,18 +184,28 @@ void CheckEpisode(const Episode& episode, std::size_t num_tasks) {
   if (episode.slos.size() != num_tasks)
     throw UsageError("episode '" + episode.name + "': " + std::to_string(episode.slos.size()) +
                      " SLOs for " + std::to_string(num_tasks) + " tasks");
+  for (std::size_t t = 0; t < num_tasks; ++t) {
+    const plan::Slo& slo = episode.slos[t];
+    if (!(slo.min_accuracy >= 0.0 && slo.min_accuracy <= 1.0) ||
+        !(slo.max_latency_ms > 0.0 && std::isfinite(slo.max_latency_ms)))
+      throw UsageError("episode '" + episode.name + "': SLO of task " + std::to_string(t) +
+                       ": expected min_accuracy in [0, 1] and a finite max_latency_ms > 0, got " +
+                       std::to_string(slo.min_accuracy) + " and " +
+                       std::to_string(slo.max_latency_ms));
+  }
+  // Every task arrives once: phase i serves order[0..i], the last phase all of them.
+  if (episode.order.size() != num_tasks)
+    throw UsageError("episode '" + episode.name + "': the arrival order names " +
+                     std::to_string(episode.order.size()) + " tasks, the server has " +
+                     std::to_string(num_tasks));
   std::vector<int> sorted = episode.order;
   std::sort(sorted.begin(), sorted.end());
   for (std::size_t i = 0; i < sorted.size(); ++i) {
-    if (sorted[i] != static_cast<int>(i) || (i > 0 && sorted[i] == sorted[i - 1]))
+    if (sorted[i] != static_cast<int>(i))
       throw UsageError("episode '" + episode.name +
-                       "': the arrival order is not a permutation "
-                       "of the tasks");
+                       "': the arrival order is not a permutation of the tasks 0.." +
+                       std::to_string(num_tasks - 1));
   }
-  if (sorted.size() > num_tasks || sorted.empty())
-    throw UsageError("episode '" + episode.name + "': the arrival order names " +
-                     std::to_string(sorted.size()) + " tasks, the server has " +
-                     std::to_string(num_tasks));
 }
 
 }  // namespace
@@ -241,18 +260,32 @@ EpisodeReport Server::RunEpisode(const plan::Planner& planner, const Episode& ep
     throw UsageError("closed_loop_window must be >= 1");
   if (!(options.rate_scale > 0.0))
     throw UsageError("rate_scale must be > 0");
+  // A closed loop keeps every window full; one that does not fit the admission bound would have
+  // the tasks arriving last dropped, and (a drop shrinking the window) never served at all.
+  if (options.arrivals == ArrivalKind::kClosedLoop &&
+      static_cast<std::int64_t>(options.closed_loop_window) *
+              static_cast<std::int64_t>(episode.order.size()) >
+          options.pipeline.max_in_flight)
+    throw UsageError("closed loop: " + std::to_string(episode.order.size()) + " tasks x window " +
+                     std::to_string(options.closed_loop_window) +
+                     " requests exceed max_in_flight " +
+                     std::to_string(options.pipeline.max_in_flight) +
+                     "; the tasks arriving last would never be admitted");
 
   EpisodeReport report;
   report.planner = planner.Name();
   report.episode = episode;
 
-  Pipeline pipeline(processors_, cache_, argmax_, options.pipeline);
+  // Owned here so that it stops before the state its callbacks use goes (see stop_first).
+  auto pipeline_owner = std::make_unique<Pipeline>(processors_, cache_, argmax_, options.pipeline);
+  Pipeline& pipeline = *pipeline_owner;
   const Clock::time_point start = pipeline.start();
 
   // State shared with the pipeline's callbacks (closed-loop resubmission, fault re-plans).
   std::mutex mutex;
   std::vector<int> present;
   bool admitting = true;
+  std::exception_ptr fault_replan_error;  // a re-plan after a fault that threw
   std::vector<plan::TaskProfile> restricted;
   const std::uint64_t episode_seed = Mix(options.seed, HashOf(episode.name));
   std::vector<SampleSequence> samples;
@@ -283,12 +316,24 @@ EpisodeReport Server::RunEpisode(const plan::Planner& planner, const Episode& ep
 
   auto replan = [&](bool count_as_replan) {
     // Called with `mutex` held.
-    const std::vector<bool> alive = pipeline.Alive();
-    if (std::none_of(alive.begin(), alive.end(), [](bool a) { return a; }))
-      return;  // the pipeline fails what is parked; nothing left to plan on
-    const PhasePlan phase =
-        PlanFor(tasks_, present, episode.slos, alive, planner, options, restricted);
-    pipeline.SetRoutes(RoutesOf(phase, tasks_, episode.slos));
+    std::vector<bool> alive = pipeline.Alive();
+    PhasePlan phase;
+    while (true) {
+      if (std::none_of(alive.begin(), alive.end(), [](bool a) { return a; }))
+        return;  // the pipeline fails what is parked; nothing left to plan on
+      phase = PlanFor(tasks_, present, episode.slos, alive, planner, options, restricted);
+      try {
+        pipeline.SetRoutes(RoutesOf(phase, tasks_, episode.slos));
+        break;
+      } catch (const UsageError&) {
+        // A processor failed while planning: plan again without it (its own fault callback,
+        // waiting for `mutex`, re-plans once more).
+        std::vector<bool> now = pipeline.Alive();
+        if (now == alive)
+          throw;
+        alive = std::move(now);
+      }
+    }
     PhaseReport& current = report.phases.back();
     current.plan = phase.plan;
     current.plan_task_of.assign(tasks_.size(), -1);
@@ -300,8 +345,17 @@ EpisodeReport Server::RunEpisode(const plan::Planner& planner, const Episode& ep
   };
 
   pipeline.OnProcessorFailed([&](int, const std::string&) {
+    // On a worker thread: an exception must not escape. The episode ends (its parked requests
+    // fail, new ones are dropped) and RunEpisode rethrows.
     std::lock_guard lock(mutex);
-    replan(true);
+    try {
+      replan(true);
+    } catch (...) {
+      if (!fault_replan_error)
+        fault_replan_error = std::current_exception();
+      admitting = false;
+      pipeline.SetRoutes(std::vector<std::optional<TaskRoute>>(tasks_.size()));
+    }
   });
   if (options.arrivals == ArrivalKind::kClosedLoop) {
     pipeline.OnDone([&](const RequestRecord& record) {
@@ -311,6 +365,22 @@ EpisodeReport Server::RunEpisode(const plan::Planner& planner, const Episode& ep
     });
   }
 
+  // The callbacks above use the state declared before this point: whichever way RunEpisode
+  // ends, stop admitting and stop the pipeline (it waits for what is in flight) before that
+  // state is destroyed.
+  struct StopPipelineFirst {
+    std::mutex& mutex;
+    bool& admitting;
+    std::unique_ptr<Pipeline>& pipeline;
+    ~StopPipelineFirst() {
+      {
+        std::lock_guard lock(mutex);
+        admitting = false;
+      }
+      pipeline.reset();
+    }
+  } stop_first{mutex, admitting, pipeline_owner};
+
   std::vector<std::optional<PoissonArrivals>> arrivals(tasks_.size());
   std::vector<Clock::time_point> next_arrival(tasks_.size());
   const auto phase_length =
@@ -318,7 +388,11 @@ EpisodeReport Server::RunEpisode(const plan::Planner& planner, const Episode& ep
 
   for (std::size_t i = 0; i < episode.order.size(); ++i) {
     const int joining = episode.order[i];
-    const Clock::time_point phase_start = Clock::now();
+    // Phases follow a fixed schedule from the pipeline's start, not from when the driver gets
+    // there: planning time and late wake-ups then change neither the arrivals nor their count,
+    // and every planner is given the same requests (a late driver submits them late, with their
+    // scheduled arrival times).
+    const Clock::time_point phase_start = start + static_cast<Clock::rep>(i) * phase_length;
     const Clock::time_point phase_end = phase_start + phase_length;
     {
       std::lock_guard lock(mutex);
@@ -369,12 +443,16 @@ EpisodeReport Server::RunEpisode(const plan::Planner& planner, const Episode& ep
     }
     std::lock_guard lock(mutex);
     report.phases.back().end_ms = MsSince(start, phase_end);
+    if (fault_replan_error)
+      std::rethrow_exception(fault_replan_error);
   }
   {
     std::lock_guard lock(mutex);
     admitting = false;
   }
   pipeline.WaitIdle();
+  if (fault_replan_error)  // no callback runs any more
+    std::rethrow_exception(fault_replan_error);
   report.duration_ms = MsSince(start, Clock::now());
   report.records = pipeline.TakeRecords();
   report.counters = pipeline.Counters();
