@@ -472,6 +472,35 @@ TEST(ServingTest, PlacementOrdersFallBackToAnyMappingWhenTooFewProcessorsAreLeft
   }
 }
 
+// A planner that cannot plan on fewer than two processors.
+class TwoProcessorPlanner final : public plan::Planner {
+ public:
+  std::string Name() const override { return "two processors"; }
+  plan::Plan Solve(const plan::PlanRequest& request) const override {
+    if (request.processors.size() < 2)
+      throw UsageError("two processors: expected 2 processors, got 1");
+    return plan::MakeSparseLoomPlanner()->Solve(request);
+  }
+};
+
+TEST(ServingTest, ReplanThatFailsAfterAFaultEndsTheEpisodeWithItsError) {
+  // The re-plan runs on the failing worker's thread; its error must reach the caller.
+  Served served(2, 300.0);
+  const TwoProcessorPlanner planner;
+  ServeOptions options;
+  options.phase_s = 0.1;
+  options.pipeline.fault_processor = 0;
+  options.pipeline.fault_after_ms = 30.0;
+  WithinSeconds(30, [&] {
+    try {
+      served.server.RunEpisode(planner, InOrder(served, {0, 1}), options);
+      ADD_FAILURE() << "expected the re-plan's error";
+    } catch (const UsageError& e) {
+      EXPECT_NE(std::string(e.what()).find("expected 2 processors"), std::string::npos) << e.what();
+    }
+  });
+}
+
 TEST(ServingTest, CacheSmallerThanThePlansStaysWithinItsBudget) {
   // Every fake stage holds 100 bytes; the plans of three tasks use at least six stages.
   constexpr std::int64_t kBudget = 300;
