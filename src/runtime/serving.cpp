@@ -157,6 +157,26 @@ PhasePlan PlanFor(const std::vector<ServedTask>& tasks, const std::vector<int>& 
     out.task_of_plan_task.push_back(t);
   }
   out.plan = planner.Solve(request);
+  if (options.latency_headroom > 1.0) {
+    plan::PlanRequest margin = request;
+    for (plan::PlanTask& task : margin.tasks)
+      task.slo.max_latency_ms /= options.latency_headroom;
+    plan::Plan with_headroom = planner.Solve(margin);
+    // Judge it by the true SLOs: it can only meet more of them than it did with headroom.
+    int violations = 0;
+    for (std::size_t i = 0; i < with_headroom.tasks.size(); ++i) {
+      plan::TaskPlan& tp = with_headroom.tasks[i];
+      const plan::Slo& slo = request.tasks[i].slo;
+      tp.slo_met = tp.accuracy >= slo.min_accuracy && tp.latency_ms <= slo.max_latency_ms;
+      if (tp.slo_met)
+        tp.reason.clear();
+      violations += !tp.slo_met;
+    }
+    with_headroom.objective.violations = violations;
+    if (with_headroom.objective.bytes_over_budget <= out.plan.objective.bytes_over_budget &&
+        violations <= out.plan.objective.violations)
+      out.plan = std::move(with_headroom);
+  }
   return out;
 }
 
