@@ -4,7 +4,11 @@
 // prints the fitted values, the fit error per zoo and a leave-one-zoo-out check (fit on the other
 // zoos, predict the held-out one).
 //
-//   cost_model_fit [--device devices/host.json] [--write FILE] ZOO_DIR[:TABLE] ...
+//   cost_model_fit [--device devices/host.json] [--write FILE] [--predict DEVICE.json]...
+//                  ZOO_DIR[:TABLE] ...
+//
+// --predict prints, per zoo and processor of another device profile, the predicted latency of the
+// whole dense, int8 and bf16 variants (sum of their stages), for a plausibility check.
 //
 // TABLE defaults to ZOO_DIR/profile/performance_table.json. Every processor column of every table
 // is a sample of the device's first processor (the host's core sets are identical); --write
@@ -68,6 +72,7 @@ void PrintByGroup(const std::map<std::string, double>& by_group,
 int main(int argc, char** argv) {
   std::string device_file = "devices/host.json";
   std::string write_file;
+  std::vector<std::string> predict_files;
   std::vector<std::pair<std::string, std::string>> zoos;
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
@@ -75,6 +80,8 @@ int main(int argc, char** argv) {
       device_file = argv[++i];
     } else if (arg == "--write" && i + 1 < argc) {
       write_file = argv[++i];
+    } else if (arg == "--predict" && i + 1 < argc) {
+      predict_files.push_back(argv[++i]);
     } else if (arg.rfind("--", 0) == 0) {
       std::cerr << "usage: cost_model_fit [--device FILE] [--write FILE] ZOO_DIR[:TABLE] ...\n";
       return 2;
@@ -152,6 +159,35 @@ int main(int argc, char** argv) {
                       100.0 * sim::Mape(partial.processor, samples));
         } catch (const UsageError& e) {
           std::printf("    %-22s (not predictable: %s)\n", held_out.c_str(), e.what());
+        }
+      }
+    }
+
+    for (const std::string& file : predict_files) {
+      const sim::DeviceProfile other = sim::LoadDeviceProfile(file);
+      std::printf("\npredicted whole-variant latency (ms, sum of stages) on %s:\n",
+                  other.name.c_str());
+      for (const auto& [dir, table] : zoos) {
+        const zoo::Zoo z = zoo::LoadZoo(dir);
+        for (const char* id : {"dense", "int8", "bf16"}) {
+          std::printf("    %-20s %-6s", z.task.c_str(), id);
+          for (const sim::ProcessorProfile& p : other.processors) {
+            double total = 0.0;
+            bool runs = true;
+            for (int k = 1; k <= z.num_stages; ++k) {
+              const sim::StageWork w = sim::WorkOf(z, z.VariantIndex(id), k);
+              if (sim::WhyUnsupported(p, w)) {
+                runs = false;
+                break;
+              }
+              total += sim::StageLatencyMs(p, w);
+            }
+            if (runs)
+              std::printf("  %s %7.3f", p.name.c_str(), total);
+            else
+              std::printf("  %s       -", p.name.c_str());
+          }
+          std::printf("\n");
         }
       }
     }
