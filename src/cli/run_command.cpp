@@ -44,6 +44,8 @@ struct RunOptions {
   std::string fail_processor;
   double fail_after_s = -1.0;
   double latency_headroom = 1.25;
+  bool calibrate_handovers = true;
+  int realtime_priority = 10;
   std::uint64_t seed = 0;
   std::string json;
   std::string trace;
@@ -266,7 +268,7 @@ nlohmann::ordered_json RunJson(const PlannerRun& run,
 }
 
 void RunServe(const RunOptions& o) {
-  const Inputs in = LoadInputs(o.tasks);
+  Inputs in = LoadInputs(o.tasks);
   runtime::ArrivalKind arrivals = runtime::ArrivalKind::kPoisson;
   if (o.arrivals == "closed")
     arrivals = runtime::ArrivalKind::kClosedLoop;
@@ -285,6 +287,23 @@ void RunServe(const RunOptions& o) {
   for (const plan::TaskSpec& spec : in.file.tasks) {
     zoos.push_back(zoo::LoadZoo(spec.zoo_dir));
     inputs.push_back(runtime::LoadValidationSet(zoos.back(), engine));
+  }
+  if (o.calibrate_handovers) {
+    // The table's hand-over cost is a back-to-back dispatch to a busy worker; a request mostly
+    // meets an idle one, whose wake-up costs more (much more on a virtual machine).
+    const std::vector<double> idle = runtime::MeasureIdleHandoversMs(in.setup);
+    double worst = 0.0, table = 0.0;
+    for (plan::TaskProfile& profile : in.profiles) {
+      for (std::size_t i = 0; i < idle.size() && i < profile.handover_ms.size(); ++i) {
+        table = std::max(table, profile.handover_ms[i]);
+        profile.handover_ms[i] = std::max(profile.handover_ms[i], idle[i]);
+      }
+    }
+    for (double ms : idle)
+      worst = std::max(worst, ms);
+    std::cout << "hand-over to an idle worker: " << Fixed(worst, 3)
+              << " ms measured now (tables: " << Fixed(table, 3)
+              << " ms to a busy one); planning with the larger\n";
   }
   std::vector<runtime::ServedTask> tasks;
   std::vector<const plan::TaskProfile*> profiles;
@@ -351,6 +370,7 @@ void RunServe(const RunOptions& o) {
   serve.seed = o.seed;
   serve.latency_headroom = o.latency_headroom;
   serve.pipeline.max_in_flight = o.max_in_flight;
+  serve.pipeline.realtime_priority = o.realtime_priority;
   if (!o.fail_processor.empty()) {
     const auto it = std::find_if(in.setup.begin(), in.setup.end(),
                                  [&](const auto& p) { return p.name == o.fail_processor; });
@@ -408,6 +428,16 @@ void RunServe(const RunOptions& o) {
                 << episodes[e].name << ")\n"
                 << std::flush;
       run.episodes.push_back(server.RunEpisode(*planner, episodes[e], serve));
+      if (runs.empty() && e == 0 && o.realtime_priority > 0) {
+        const int rt = run.episodes.back().realtime_workers;
+        std::cout << "workers at SCHED_FIFO priority " << o.realtime_priority << ": " << rt
+                  << " of " << in.setup.size()
+                  << (rt < static_cast<int>(in.setup.size())
+                          ? " (not permitted: run as root or grant CAP_SYS_NICE; the others use "
+                            "the normal policy and background work can delay their stages)"
+                          : "")
+                  << "\n";
+      }
       if (arrivals == runtime::ArrivalKind::kClosedLoop) {
         const runtime::EpisodeReport& ep = run.episodes.back();
         run.throughput.push_back(
@@ -538,6 +568,14 @@ void AddRunCommand(CLI::App& app) {
                 "when it meets as many SLOs as one planned without headroom. 1: none")
       ->capture_default_str()
       ->check(CLI::Range(1.0, 10.0));
+  c->add_option("--realtime-priority", o->realtime_priority,
+                "SCHED_FIFO priority of the processor workers (needs root or CAP_SYS_NICE; "
+                "without it they run at the normal policy, as the output says); 0: normal policy")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 99));
+  c->add_flag("!--table-handovers", o->calibrate_handovers,
+              "plan with the tables' hand-over costs instead of measuring the wake-up of an idle "
+              "worker at start");
   c->add_option("--seed", o->seed, "seed of the SLO configurations, orders, arrivals and samples")
       ->capture_default_str();
   c->add_option("--json", o->json, "write the results as JSON (atomically)");

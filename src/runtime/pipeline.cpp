@@ -1,5 +1,11 @@
 #include "runtime/pipeline.h"
 
+#include <pthread.h>
+#include <sched.h>
+
+#include <algorithm>
+#include <atomic>
+
 #include <cstring>
 #include <future>
 #include <utility>
@@ -39,6 +45,7 @@ struct Pipeline::InFlight {
 
 struct Pipeline::Worker {
   std::deque<std::unique_ptr<InFlight>> queue;
+  std::atomic<std::size_t> queued{0};  // queue.size(), readable without the mutex (spinning)
   std::condition_variable wake;
   bool alive = true;
   bool stop = false;
@@ -78,6 +85,12 @@ Pipeline::Pipeline(std::vector<engine::ProcessorConfig> processors, StageCache& 
   for (std::size_t p = 0; p < processors_.size(); ++p) {
     workers_[p]->thread = std::thread([this, p, &pinned] {
       const int rc = PinCallingThread(processors_[p].cores);
+      if (rc == 0 && options_.realtime_priority > 0) {
+        sched_param param{};
+        param.sched_priority = std::min(options_.realtime_priority, 99);
+        if (pthread_setschedparam(pthread_self(), SCHED_FIFO, &param) == 0)
+          ++realtime_workers_;
+      }
       pinned[p].set_value(rc);
       if (rc == 0)
         WorkerLoop(static_cast<int>(p));
@@ -277,11 +290,35 @@ void Pipeline::WorkerLoop(int processor) {
   Worker& worker = *workers_[processor];
   std::unique_lock lock(mutex_);
   while (true) {
+    if (worker.queue.empty() && !worker.stop && options_.spin_us > 0.0) {
+      lock.unlock();
+      const auto until =
+          Clock::now() + std::chrono::duration_cast<Clock::duration>(
+                             std::chrono::duration<double, std::micro>(options_.spin_us));
+      while (worker.queued.load(std::memory_order_acquire) == 0 && Clock::now() < until) {
+#if defined(__x86_64__) || defined(__i386__)
+        __builtin_ia32_pause();
+#endif
+      }
+      lock.lock();
+    }
     worker.wake.wait(lock, [&worker] { return worker.stop || !worker.queue.empty(); });
     if (worker.stop)
       return;  // only once nothing is in flight
-    std::unique_ptr<InFlight> request = std::move(worker.queue.front());
-    worker.queue.pop_front();
+    auto next = worker.queue.begin();
+    if (options_.earliest_deadline_first) {
+      // Linear: a queue holds at most max_in_flight requests.
+      auto deadline = [](const std::unique_ptr<InFlight>& r) {
+        return r->record.arrival_ms + r->route.slo.max_latency_ms;
+      };
+      for (auto it = worker.queue.begin(); it != worker.queue.end(); ++it) {
+        if (deadline(*it) < deadline(*next))
+          next = it;
+      }
+    }
+    std::unique_ptr<InFlight> request = std::move(*next);
+    worker.queue.erase(next);
+    worker.queued.store(worker.queue.size(), std::memory_order_release);
     RunStage(processor, std::move(request), lock);
   }
 }
@@ -377,6 +414,7 @@ void Pipeline::Dispatch(std::unique_ptr<InFlight> request, Pending& pending) {
   }
   request->queued_ms = NowMs();
   worker.queue.push_back(std::move(request));  // never full: at most max_in_flight requests
+  worker.queued.store(worker.queue.size(), std::memory_order_release);
   worker.wake.notify_one();
 }
 
@@ -430,6 +468,7 @@ void Pipeline::TakeOut(int processor, const std::string& error, Pending& pending
   pending.failed.emplace_back(processor, error);
   std::deque<std::unique_ptr<InFlight>> queued = std::move(worker.queue);
   worker.queue.clear();
+  worker.queued.store(0, std::memory_order_release);
   for (auto& request : queued)
     Park(std::move(request), pending);
 }

@@ -6,6 +6,7 @@
 // used up). Nothing blocks a producer: admission is bounded by max_in_flight and every queue can
 // hold all in-flight requests, so hand-overs never wait and never deadlock.
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -89,6 +90,17 @@ struct PipelineCounters {
 struct PipelineOptions {
   int max_in_flight = 64;  // admission bound over all tasks
   int max_attempts = 3;    // a request hit by processor faults this often fails
+  // Which queued request a worker runs next: the earliest deadline (arrival + the task's
+  // max_latency_ms; a tight SLO overtakes a loose one queued before it) or first in, first out.
+  bool earliest_deadline_first = true;
+  // A worker that finds its queue empty polls it this long before sleeping, so that a hand-over
+  // from another processor is taken at once instead of after a wake-up (which a busy shared host
+  // can delay by milliseconds). 0: sleep at once.
+  double spin_us = 200.0;
+  // > 0: workers run at this SCHED_FIFO priority (1-99) where the process may (root or
+  // CAP_SYS_NICE), so that background work on their cores cannot delay a stage by a time slice.
+  // Where it may not, workers keep the normal policy and realtime_workers() says so. 0: normal.
+  int realtime_priority = 0;
   // Test and demo hook: processor `fault_processor` throws EngineError on every stage it starts
   // once `fault_after_ms` have passed since the start (negative: never).
   int fault_processor = -1;
@@ -137,6 +149,8 @@ class Pipeline {
   std::vector<RequestRecord> TakeRecords();
   PipelineCounters Counters() const;
   std::vector<bool> Alive() const;  // per processor
+  // How many workers run at realtime_priority (0 when not asked for or not permitted).
+  int realtime_workers() const { return realtime_workers_.load(); }
   const std::vector<engine::ProcessorConfig>& processors() const { return processors_; }
   Clock::time_point start() const { return start_; }
 
@@ -182,6 +196,7 @@ class Pipeline {
   std::int64_t next_id_ = 0;
   int callbacks_running_ = 0;  // deliveries in progress: WaitIdle waits for them too
   bool stopping_ = false;      // the destructor has begun: new requests are dropped
+  std::atomic<int> realtime_workers_{0};
   std::function<void(const RequestRecord&)> on_done_;
   std::function<void(int, const std::string&)> on_failed_;
 };

@@ -13,6 +13,7 @@
 
 #include "common/error.h"
 #include "plan/evaluation.h"
+#include "runtime/processor_thread.h"
 
 namespace sparseloom::runtime {
 namespace {
@@ -44,6 +45,37 @@ struct PhasePlan {
 };
 
 }  // namespace
+
+std::vector<double> MeasureIdleHandoversMs(const std::vector<engine::ProcessorConfig>& processors,
+                                           int rounds, double idle_ms) {
+  const std::size_t P = processors.size();
+  std::vector<double> out(P * P, 0.0);
+  if (P < 2 || rounds < 1)
+    return out;
+  // One pinned thread per processor; each hands an empty job to the next one's worker after
+  // that worker has slept, and the receiving side records when it woke.
+  std::vector<std::unique_ptr<ProcessorThread>> threads;
+  for (const engine::ProcessorConfig& p : processors)
+    threads.push_back(std::make_unique<ProcessorThread>(p));
+  for (std::size_t p = 0; p < P; ++p) {
+    for (std::size_t q = 0; q < P; ++q) {
+      if (p == q)
+        continue;
+      std::vector<double> samples;
+      for (int r = 0; r < rounds; ++r) {
+        std::this_thread::sleep_for(std::chrono::duration<double, std::milli>(idle_ms));
+        Clock::time_point sent, woke;
+        threads[p]->Run([&] {
+          sent = Clock::now();
+          threads[q]->Run([&] { woke = Clock::now(); });
+        });
+        samples.push_back(std::chrono::duration<double, std::milli>(woke - sent).count());
+      }
+      out[p * P + q] = Median(samples);
+    }
+  }
+  return out;
+}
 
 plan::TaskProfile WithProcessors(const plan::TaskProfile& profile, const std::vector<bool>& keep) {
   const int P = profile.num_processors();
@@ -153,7 +185,8 @@ PhasePlan PlanFor(const std::vector<ServedTask>& tasks, const std::vector<int>& 
       profile = &restricted.back();
     }
     request.tasks.push_back(plan::PlanTask{task.name, std::cref(*profile),
-                                           slos[static_cast<std::size_t>(t)], task.rate_per_s});
+                                           slos[static_cast<std::size_t>(t)],
+                                           task.rate_per_s * options.rate_scale});
     out.task_of_plan_task.push_back(t);
   }
   out.plan = planner.Solve(request);
@@ -476,6 +509,7 @@ EpisodeReport Server::RunEpisode(const plan::Planner& planner, const Episode& ep
   report.duration_ms = MsSince(start, Clock::now());
   report.records = pipeline.TakeRecords();
   report.counters = pipeline.Counters();
+  report.realtime_workers = pipeline.realtime_workers();
   std::sort(report.records.begin(), report.records.end(),
             [](const RequestRecord& a, const RequestRecord& b) { return a.id < b.id; });
   for (const RequestRecord& r : report.records) {

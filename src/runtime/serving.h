@@ -33,9 +33,10 @@ struct Episode {
 
 struct ServeOptions {
   ArrivalKind arrivals = ArrivalKind::kPoisson;
-  double phase_s = 2.0;                  // how long each phase admits requests
-  int closed_loop_window = 4;            // requests each present task keeps in flight, closed loop
-  double rate_scale = 1.0;               // multiplies every task's Poisson rate
+  double phase_s = 2.0;        // how long each phase admits requests
+  int closed_loop_window = 4;  // requests each present task keeps in flight, closed loop
+  double rate_scale =
+      1.0;  // multiplies every task's rate (arrivals and the planner's load weights)
   std::int64_t memory_budget_bytes = 0;  // the planner's budget (0 = unlimited)
   plan::PlacementSpace placements = plan::PlacementSpace::kAnyMapping;
   // Plans are first made against max_latency_ms / latency_headroom: the profile's stage latencies
@@ -65,6 +66,7 @@ struct EpisodeReport {
   std::vector<int> phase_of_record;    // by arrival time
   PipelineCounters counters;
   double duration_ms = 0.0;
+  int realtime_workers = 0;  // workers that ran at the asked SCHED_FIFO priority
 };
 
 class Server {
@@ -94,6 +96,13 @@ class Server {
   std::function<std::int64_t(const engine::Tensor&)> argmax_;
   std::function<engine::Tensor(const engine::Tensor&, std::int64_t)> sample_;
 };
+
+// The cost of handing a request to processor q's worker when that worker is idle, as the runtime
+// pays it: the wake-up of a sleeping thread (on a virtual machine, of an idle virtual CPU), which
+// the profiler's back-to-back measurement does not see. [p * P + q], 0 on the diagonal; each entry
+// the median over `rounds` hand-overs made after the worker has slept for `idle_ms`.
+std::vector<double> MeasureIdleHandoversMs(const std::vector<engine::ProcessorConfig>& processors,
+                                           int rounds = 40, double idle_ms = 3.0);
 
 // The profile restricted to the processors whose `keep` is true (a fault took the others out).
 plan::TaskProfile WithProcessors(const plan::TaskProfile& profile, const std::vector<bool>& keep);
