@@ -62,7 +62,12 @@ struct MissingTable {
   bool unreadable = false;  // `sparseloom profile` would refuse it too: needs --force
 };
 
-std::string WhyStale(const profile::PerformanceTable& table, const profile::ProcessorSetup& setup) {
+std::string WhyStale(const profile::PerformanceTable& table, const zoo::Zoo& z,
+                     const profile::ProcessorSetup& setup) {
+  if (table.task != z.task) {
+    return "it was made for another zoo (task '" + table.task + "', " + table.zoo_dir +
+           "), not for task '" + z.task + "'";
+  }
   if (table.profiler_version != profile::kProfilerVersion) {
     return "it was made by profiler version " + table.profiler_version + ", this is version " +
            profile::kProfilerVersion;
@@ -136,7 +141,7 @@ Inputs LoadInputs(const std::string& task_file) {
       if (table.key != profile::ProfileKey(z, in.setup) ||
           table.profiler_version != profile::kProfilerVersion) {
         m.problem =
-            "the performance table " + file.string() + " is stale: " + WhyStale(table, in.setup);
+            "the performance table " + file.string() + " is stale: " + WhyStale(table, z, in.setup);
         missing.push_back(m);
         continue;
       }

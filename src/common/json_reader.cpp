@@ -1,6 +1,7 @@
 #include "common/json_reader.h"
 
 #include <unistd.h>
+#include <algorithm>
 #include <cmath>
 #include <fstream>
 #include <sstream>
@@ -35,11 +36,19 @@ std::string JsonField::Describe() const {
     std::string s = value_->dump();
     return s.size() > 60 ? s.substr(0, 57) + "..." : s;
   }
-  if (value_->is_object())
-    return "an object";
-  if (value_->is_array())
-    return "an array";
-  return value_->dump();
+  if (!value_->is_structured())
+    return value_->dump();
+  // A short flat array or object is shown as it is ("[1,32,16,16]", "[]"), any other by its kind
+  // (without dumping it: it may be huge or deeply nested).
+  const bool flat = value_->size() <= 16 &&
+                    std::none_of(value_->begin(), value_->end(),
+                                 [](const nlohmann::json& item) { return item.is_structured(); });
+  if (flat) {
+    std::string s = value_->dump();
+    if (s.size() <= 40)
+      return s;
+  }
+  return value_->is_object() ? "an object" : "an array";
 }
 
 void JsonField::Fail(const std::string& expected, const std::string& got) const {
@@ -65,7 +74,8 @@ JsonField JsonField::At(std::size_t index) const {
   if (!value_->is_array())
     Fail("an array");
   if (index >= value_->size())
-    Fail("an array with at least " + std::to_string(index + 1) + " items");
+    Fail("an array with at least " + std::to_string(index + 1) + " items",
+         std::to_string(value_->size()) + " items");
   return JsonField(file_, &(*value_)[index], path_ + "[" + std::to_string(index) + "]");
 }
 

@@ -75,6 +75,16 @@ std::string FirstLine(const std::string& message) {
   return end == std::string::npos ? message : message.substr(0, end);
 }
 
+// The TorchScript interpreter's errors (torch::jit::JITException, a std::runtime_error) put the
+// traceback first and the cause ("RuntimeError: Given groups=1, ...") on the last line.
+std::string LastLine(const std::string& message) {
+  std::size_t end = message.find_last_not_of("\n");
+  if (end == std::string::npos)
+    return message;
+  const std::size_t begin = message.rfind('\n', end);
+  return message.substr(begin == std::string::npos ? 0 : begin + 1, end + 1 - (begin + 1));
+}
+
 // Thread counts are per calling thread (OpenMP), so each worker sets its own before running.
 void UseThreads(int threads) {
   thread_local int current = -1;
@@ -140,15 +150,19 @@ class TorchStage final : public LoadedStage {
     inputs.emplace_back(Unwrap(x));
     for (const Tensor& s : side_inputs)
       inputs.emplace_back(Unwrap(s));
+    c10::IValue out;
     try {
-      c10::IValue out = module_.forward(std::move(inputs));
-      if (!out.isTensor()) {
-        throw InputError(file_.string(), "forward", "a Tensor result", out.tagKind());
-      }
-      return Wrap(out.toTensor());
+      out = module_.forward(std::move(inputs));
     } catch (const c10::Error& e) {
       throw EngineError(file_.string() + ": forward failed: " + FirstLine(e.what()));
+    } catch (const std::exception& e) {
+      // An operator that rejects its input inside the interpreter (a stage fed another stage's
+      // shape) throws a JITException, not a c10::Error: it must not escape as a crash.
+      throw EngineError(file_.string() + ": forward failed: " + LastLine(e.what()));
     }
+    if (!out.isTensor())
+      throw InputError(file_.string(), "forward", "a Tensor result", out.tagKind());
+    return Wrap(out.toTensor());
   }
 
   std::int64_t ResidentBytes() const override { return resident_bytes_; }

@@ -284,8 +284,11 @@ PerformanceTable LoadPerformanceTable(const std::filesystem::path& file) {
   double space = 1.0;
   for (int i = 0; i < t.num_stages; ++i)
     space *= static_cast<double>(t.num_variants()) * static_cast<double>(t.num_processors());
-  if (space > 1e8)
-    k.Fail("V^K * P^K at most 1e8", std::to_string(space));
+  if (space > 1e8) {
+    char got[64];
+    std::snprintf(got, sizeof got, "%.3g", space);
+    k.Fail("V^K * P^K at most 1e8", got);
+  }
   const std::int64_t kvp = std::int64_t{t.num_stages} * t.num_variants() * t.num_processors();
   t.stage_latency_ms = Numbers(root.At("stage_latency_ms"), kvp);
   t.stage_latency_p90_ms = Numbers(root.At("stage_latency_p90_ms"), kvp);

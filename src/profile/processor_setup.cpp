@@ -12,13 +12,19 @@
 namespace sparseloom::profile {
 namespace {
 
-int ParseInt(const std::string& text, const std::string& what, const std::string& whole) {
+// The same bounds as a processor file's: a core range such as "0-2000000000" must not allocate
+// gigabytes, nor a thread count start a billion threads.
+constexpr int kMaxCore = 4095;
+constexpr int kMaxThreads = 1024;
+
+int ParseInt(const std::string& text, const std::string& what, const std::string& whole, int low,
+             int high) {
   int value = 0;
   const char* end = text.data() + text.size();
   auto [ptr, ec] = std::from_chars(text.data(), end, value);
-  if (text.empty() || ec != std::errc() || ptr != end || value < 0) {
-    throw UsageError("--processors '" + whole + "': " + what +
-                     ": expected a non-negative integer, got '" + text + "'");
+  if (text.empty() || ec != std::errc() || ptr != end || value < low || value > high) {
+    throw UsageError("--processors '" + whole + "': " + what + ": expected an integer in " +
+                     std::to_string(low) + ".." + std::to_string(high) + ", got '" + text + "'");
   }
   return value;
 }
@@ -40,11 +46,11 @@ std::vector<int> ParseCores(const std::string& text, const std::string& whole) {
   for (const std::string& part : Split(text, '+')) {
     const std::size_t dash = part.find('-');
     if (dash == std::string::npos) {
-      cores.push_back(ParseInt(part, "core", whole));
+      cores.push_back(ParseInt(part, "core", whole, 0, kMaxCore));
       continue;
     }
-    const int first = ParseInt(part.substr(0, dash), "core", whole);
-    const int last = ParseInt(part.substr(dash + 1), "core", whole);
+    const int first = ParseInt(part.substr(0, dash), "core", whole, 0, kMaxCore);
+    const int last = ParseInt(part.substr(dash + 1), "core", whole, 0, kMaxCore);
     if (last < first)
       throw UsageError("--processors '" + whole + "': core range '" + part + "' is empty");
     for (int c = first; c <= last; ++c)
@@ -77,14 +83,17 @@ ProcessorSetup ParseFile(const std::filesystem::path& file) {
     engine::ProcessorConfig p;
     p.name = f.At("name").String();
     const JsonField threads = f.At("threads");
-    if (threads.Int() < 1 || threads.Int() > 1024)
+    if (threads.Int() < 1 || threads.Int() > kMaxThreads)
       threads.Fail("a thread count in 1..1024");
     p.threads = static_cast<int>(threads.Int());
-    for (std::int64_t c : f.At("cores").IntArray()) {
-      if (c < 0 || c > 4095)
-        f.At("cores").Fail("core ids in 0..4095");
+    const JsonField cores = f.At("cores");
+    for (std::int64_t c : cores.IntArray()) {
+      if (c < 0 || c > kMaxCore)
+        cores.Fail("core ids in 0..4095");
       p.cores.push_back(static_cast<int>(c));
     }
+    if (p.cores.empty())
+      cores.Fail("at least one core id");
     setup.push_back(std::move(p));
   }
   CheckNames(setup, file.string());
@@ -120,7 +129,7 @@ ProcessorSetup ParseProcessorSetup(const std::string& text) {
     engine::ProcessorConfig p;
     p.name = fields[0];
     p.cores = ParseCores(fields[1], text);
-    p.threads = ParseInt(fields[2], "threads", text);
+    p.threads = ParseInt(fields[2], "threads", text, 1, kMaxThreads);
     setup.push_back(std::move(p));
   }
   CheckNames(setup, "--processors '" + text + "'");

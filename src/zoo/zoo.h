@@ -15,6 +15,7 @@ namespace sparseloom::zoo {
 
 inline constexpr int kManifestVersion = 1;
 inline constexpr const char* kManifestFile = "zoo.json";
+inline constexpr double kMaxStitchedVariants = 1e15;  // V^K, so that it fits any index
 
 enum class Precision { kFp32, kBf16, kInt8 };
 enum class SparsityKind { kNone, kUnstructured, kStructured };

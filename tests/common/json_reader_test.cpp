@@ -37,7 +37,21 @@ TEST(JsonField, ErrorsNameTheFileTheFieldAndWhatWasExpected) {
   EXPECT_EQ(ErrorOf([&] { root.At("n").NonNegativeInt(); }),
             file.string() + ": n: expected a non-negative integer, got -2");
   EXPECT_EQ(ErrorOf([&] { root.At("a").At("b").At(7); }),
-            file.string() + ": a.b: expected an array with at least 8 items, got an array");
+            file.string() + ": a.b: expected an array with at least 8 items, got 3 items");
+}
+
+TEST(JsonField, ShowsAShortArrayOrObjectAndNamesALongOne) {
+  const auto file =
+      WriteTemp("c.json", R"({"shape": [1, 32], "long": [100000, 200000, 300000, 400000,
+                                            500000, 600000, 700000]})");
+  nlohmann::json storage;
+  const JsonField root = JsonField::ParseFile(file, storage);
+  EXPECT_EQ(ErrorOf([&] { root.At("shape").Fail("a shape"); }),
+            file.string() + ": shape: expected a shape, got [1,32]");
+  EXPECT_EQ(ErrorOf([&] { root.At("long").Fail("a shape"); }),
+            file.string() + ": long: expected a shape, got an array");
+  EXPECT_EQ(ErrorOf([&] { root.Fail("an array"); }),
+            file.string() + ": (top level): expected an array, got an object");
 }
 
 TEST(JsonField, UnparsableAndMissingFilesAreInputErrors) {

@@ -104,7 +104,7 @@ TEST_F(TaskFileTest, NamesTheFieldAndWhatWasExpected) {
   const std::string rest = R"("max_latency_ms": 5, "rate_per_s": 1)";
   const std::vector<Case> cases = {
       {"{", "expected valid JSON"},
-      {"[]", "(top level): expected an object, got an array"},
+      {"[]", "(top level): expected an object, got []"},
       {R"({"tasks": []})", "version: expected a value, got field is missing"},
       {R"({"version": 2, "tasks": []})", "version: expected version 1, got 2"},
       {R"({"version": "1", "tasks": []})", "version: expected version 1, got \"1\""},

@@ -212,6 +212,11 @@ TEST(ProcessorSetup, ParsesTheListForm) {
   EXPECT_THROW(ParseProcessorSetup("a:0:1,a:1:1"), UsageError);
   EXPECT_THROW(ParseProcessorSetup("a:0:0"), UsageError);
   EXPECT_THROW(ParseProcessorSetup("/no/such/processors.json"), InputError);
+  // Bounded like a processor file: no gigabyte core list, no billion threads.
+  EXPECT_THROW(ParseProcessorSetup("a:0-2000000000:1"), UsageError);
+  EXPECT_THROW(ParseProcessorSetup("a:4096:1"), UsageError);
+  EXPECT_THROW(ParseProcessorSetup("a:0:1025"), UsageError);
+  EXPECT_EQ(ParseProcessorSetup("a:0-4095:1024")[0].cores.size(), 4096u);
 }
 
 TEST(ProcessorThread, RunsPinnedAndRethrows) {
