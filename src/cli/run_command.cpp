@@ -43,7 +43,7 @@ struct RunOptions {
   int max_in_flight = 64;
   std::string fail_processor;
   double fail_after_s = -1.0;
-  double latency_headroom = 1.25;
+  double latency_headroom = 1.5;
   bool calibrate_handovers = true;
   int realtime_priority = 10;
   std::uint64_t seed = 0;
@@ -402,16 +402,32 @@ void RunServe(const RunOptions& o) {
             << std::flush;
 
   if (budget > 0) {
-    // Hot stages first: frequency over the plans SparseLoom makes for these SLO configurations.
-    std::vector<std::vector<plan::Slo>> expected;
-    for (const runtime::SloConfiguration& c : configs)
-      expected.push_back(c.slos);
+    // Hot stages first: frequency over the plans SparseLoom makes for every phase of every
+    // episode of this run (docs/runtime.md, "The hot-subgraph preloader").
     const auto sparseloom = plan::MakeSparseLoomPlanner();
-    const auto hotness = runtime::ComputeHotness(RequestOf(in), expected, *sparseloom);
+    std::vector<std::vector<runtime::StageKey>> plan_keys;
+    std::vector<int> identity(in.setup.size());
+    for (std::size_t p = 0; p < identity.size(); ++p)
+      identity[p] = static_cast<int>(p);
+    for (const runtime::Episode& episode : episodes) {
+      for (const plan::Plan& plan : server.PlanPhases(*sparseloom, episode, serve)) {
+        std::vector<int> task_of;
+        for (const plan::TaskPlan& tp : plan.tasks) {
+          task_of.push_back(static_cast<int>(
+              std::find_if(tasks.begin(), tasks.end(),
+                           [&](const runtime::ServedTask& t) { return t.name == tp.task; }) -
+              tasks.begin()));
+        }
+        plan_keys.push_back(runtime::KeysOf(plan, task_of, identity));
+      }
+    }
+    const auto hotness =
+        runtime::HotnessOfPlans(profiles, static_cast<int>(in.setup.size()), plan_keys);
     cache.SetHotness(runtime::ScoresOf(hotness));
     const int loaded = cache.Preload(runtime::PreloadSet(hotness, source.expected_bytes, budget));
     std::cout << "preloaded the " << loaded << " hottest stages ("
-              << HumanBytes(static_cast<double>(cache.ResidentBytes())) << ")\n";
+              << HumanBytes(static_cast<double>(cache.ResidentBytes())) << ") of "
+              << plan_keys.size() << " expected plans\n";
   }
 
   std::vector<PlannerRun> runs;

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -91,6 +92,39 @@ double Uniqueness(const plan::TaskProfile& profile, int stage, int variant, int 
   return std::clamp(nearest, 0.0, 1.0);
 }
 
+namespace {
+
+// Scores every (task, stage, variant, processor) from how many of `num_plans` plans use it.
+std::vector<StageHotness> HotnessOfUses(const std::vector<const plan::TaskProfile*>& profiles,
+                                        int P, const std::map<StageKey, int>& uses, int num_plans) {
+  std::vector<StageHotness> out;
+  for (std::size_t t = 0; t < profiles.size(); ++t) {
+    const plan::TaskProfile& profile = *profiles[t];
+    for (int k = 0; k < profile.num_stages; ++k)
+      for (int v = 0; v < profile.num_variants(); ++v)
+        for (int p = 0; p < P; ++p) {
+          StageHotness h;
+          h.key = {static_cast<int>(t), k, v, p};
+          auto it = uses.find(h.key);
+          // No plan: nothing is expected to run, so only uniqueness orders the stages.
+          h.frequency = it == uses.end() || num_plans == 0
+                            ? 0.0
+                            : static_cast<double>(it->second) / static_cast<double>(num_plans);
+          h.uniqueness = Uniqueness(profile, k, v, p);
+          h.score = h.frequency * (1.0 + h.uniqueness) + kUniquenessWeight * h.uniqueness;
+          out.push_back(h);
+        }
+  }
+  std::sort(out.begin(), out.end(), [](const StageHotness& a, const StageHotness& b) {
+    if (a.score != b.score)
+      return a.score > b.score;
+    return a.key < b.key;
+  });
+  return out;
+}
+
+}  // namespace
+
 std::vector<StageHotness> ComputeHotness(const plan::PlanRequest& request,
                                          const std::vector<std::vector<plan::Slo>>& configurations,
                                          const plan::Planner& planner) {
@@ -113,31 +147,22 @@ std::vector<StageHotness> ComputeHotness(const plan::PlanRequest& request,
     }
   }
 
-  const int P = static_cast<int>(request.processors.size());
-  std::vector<StageHotness> out;
-  for (std::size_t t = 0; t < T; ++t) {
-    const plan::TaskProfile& profile = request.tasks[t].profile.get();
-    for (int k = 0; k < profile.num_stages; ++k)
-      for (int v = 0; v < profile.num_variants(); ++v)
-        for (int p = 0; p < P; ++p) {
-          StageHotness h;
-          h.key = {static_cast<int>(t), k, v, p};
-          auto it = uses.find(h.key);
-          // No configuration: nothing is expected to run, so only uniqueness orders the stages.
-          h.frequency = it == uses.end() ? 0.0
-                                         : static_cast<double>(it->second) /
-                                               static_cast<double>(configurations.size());
-          h.uniqueness = Uniqueness(profile, k, v, p);
-          h.score = h.frequency * (1.0 + h.uniqueness) + kUniquenessWeight * h.uniqueness;
-          out.push_back(h);
-        }
+  std::vector<const plan::TaskProfile*> profiles;
+  for (const plan::PlanTask& task : request.tasks)
+    profiles.push_back(&task.profile.get());
+  return HotnessOfUses(profiles, static_cast<int>(request.processors.size()), uses,
+                       static_cast<int>(configurations.size()));
+}
+
+std::vector<StageHotness> HotnessOfPlans(const std::vector<const plan::TaskProfile*>& profiles,
+                                         int num_processors,
+                                         const std::vector<std::vector<StageKey>>& plans) {
+  std::map<StageKey, int> uses;
+  for (const std::vector<StageKey>& keys : plans) {
+    for (const StageKey& key : std::set<StageKey>(keys.begin(), keys.end()))
+      ++uses[key];
   }
-  std::sort(out.begin(), out.end(), [](const StageHotness& a, const StageHotness& b) {
-    if (a.score != b.score)
-      return a.score > b.score;
-    return a.key < b.key;
-  });
-  return out;
+  return HotnessOfUses(profiles, num_processors, uses, static_cast<int>(plans.size()));
 }
 
 std::map<StageKey, double> ScoresOf(const std::vector<StageHotness>& hotness) {

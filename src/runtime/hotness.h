@@ -36,6 +36,13 @@ std::vector<StageHotness> ComputeHotness(const plan::PlanRequest& request,
 // original variant at stage k, and the ranges are over the task's stage k.
 double Uniqueness(const plan::TaskProfile& profile, int stage, int variant, int processor);
 
+// The same scores from the plans a run will use (e.g. every phase of every episode, where fewer
+// tasks are present than in the full configuration): plans[i] lists the stage keys plan i runs;
+// frequency = the share of plans that run the key.
+std::vector<StageHotness> HotnessOfPlans(const std::vector<const plan::TaskProfile*>& profiles,
+                                         int num_processors,
+                                         const std::vector<std::vector<StageKey>>& plans);
+
 std::map<StageKey, double> ScoresOf(const std::vector<StageHotness>& hotness);
 
 // The keys to preload: hottest first, in order, whose expected bytes sum to at most

@@ -43,7 +43,7 @@ struct ServeOptions {
   // are a low percentile of batch-1 runs on an idle processor, while a request also meets
   // hand-over wake-ups, queueing and noise. That plan is kept when it meets as many SLOs (the
   // true ones) as a plan made without headroom; otherwise the latter. 1 = no headroom.
-  double latency_headroom = 1.25;
+  double latency_headroom = 1.5;
   std::uint64_t seed = 0;
   PipelineOptions pipeline;
 };
