@@ -7,7 +7,10 @@ export LD_LIBRARY_PATH := /usr/lib/x86_64-linux-gnu/openblas-openmp:$(LD_LIBRARY
 export GLOG_minloglevel := 2
 ZOOS ?= zoos
 
-.PHONY: setup build test test-fast demo format format-check clean
+FUZZ_SECONDS ?= 30
+SUMMARY = $(BUILD)/test-summary.txt
+
+.PHONY: setup build test test-fast test-sanitize fuzz soak demo format format-check clean
 
 setup:
 	bash scripts/setup.sh
@@ -18,9 +21,32 @@ $(BUILD)/build.ninja: CMakeLists.txt
 build: setup $(BUILD)/build.ninja
 	cmake --build $(BUILD) -j $(JOBS)
 
-# Everything: fast unit tests, the zoo builder's tests and the end-to-end checks on built zoos.
+# Everything: fast unit tests, the zoo builder's tests, the end-to-end checks on built zoos (the
+# malformed-input corpus and a short soak among them), then the tests without libtorch under
+# ASan+UBSan and TSan, and bounded fuzzing of the parsers (docs/reliability.md). Ends with a
+# summary of what ran.
 test: build
+	@mkdir -p $(BUILD) && rm -f $(SUMMARY)
 	cd $(BUILD) && ctest --output-on-failure -j 1
+	@bash scripts/ctest_summary.sh $(BUILD) >>$(SUMMARY)
+	bash scripts/sanitize.sh asan $(SUMMARY)
+	bash scripts/sanitize.sh tsan $(SUMMARY)
+	bash scripts/fuzz.sh $(FUZZ_SECONDS) $(SUMMARY)
+	@echo "== make test: what ran" && cat $(SUMMARY)
+
+# Sanitizer builds alone (build-asan, build-tsan), and fuzzing alone (build-fuzz, clang).
+test-sanitize: setup
+	bash scripts/sanitize.sh asan
+	bash scripts/sanitize.sh tsan
+
+fuzz: setup
+	bash scripts/fuzz.sh $(FUZZ_SECONDS)
+
+# The soak test on a task file whose tables are fresh, e.g. the demo's (docs/reliability.md):
+#   make soak TASKS=results/demo_tasks.json
+TASKS ?= results/demo_tasks.json
+soak: build
+	bash scripts/soak.sh $(BUILD)/src/sparseloom $(TASKS) results/soak
 
 test-fast: build
 	cd $(BUILD) && ctest --output-on-failure -L fast
@@ -35,4 +61,4 @@ format-check:
 	clang-format --dry-run --Werror $$(git ls-files '*.cpp' '*.h')
 
 clean:
-	rm -rf $(BUILD)
+	rm -rf $(BUILD) build-asan build-tsan build-fuzz
