@@ -480,6 +480,15 @@ void RunServe(const RunOptions& o) {
             << "stage cache: " << stats.hits << " hits, " << stats.misses << " on-demand loads ("
             << Fixed(stats.load_ms, 0) << " ms), " << stats.evictions << " evictions, "
             << stats.preloaded << " preloaded\n";
+  // The accounted bytes must be memory the process really holds: more than its RSS growth would
+  // mean the engine's count (weights, buffers, packed int8) is wrong.
+  if (stats.peak_resident_bytes > rss_end - rss_start) {
+    std::cout << "warning: the stage cache accounts "
+              << HumanBytes(static_cast<double>(stats.peak_resident_bytes))
+              << " at its peak, more than the process grew ("
+              << HumanBytes(static_cast<double>(rss_end - rss_start))
+              << "): the engine's resident-bytes count is off\n";
+  }
 
   if (!o.trace.empty()) {
     runtime::TraceNames names;
