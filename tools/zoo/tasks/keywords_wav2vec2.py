@@ -7,7 +7,7 @@ never heard in training (flite `slt`, espeak-ng `en-029+m7`, `en-029+f5`).
 Model: per-clip normalisation and the 1-D convolutional feature encoder (strides 5, 2, 2, 4, 2:
 one frame per 20 ms, 50 frames) | feature projection, convolutional position embedding and one
 transformer block | one block, LayerNorm, mean over frames, classifier. Width 256, 4 heads, FFN
-1024.
+1024. Trained 10 epochs with matrix products in bf16 (`train_warmup_clipped`).
 """
 
 import sys
@@ -20,7 +20,7 @@ import torch.nn.functional as F
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tools/zoo, for `tasks`
 from sparseloom_zoo import ZooSpec  # noqa: E402
 from sparseloom_zoo.blocks import ConvBlock1d, TransformerBlock  # noqa: E402
-from tasks import keywords  # noqa: E402
+from tasks import bf16_matmuls, keywords  # noqa: E402
 
 DIM, HEADS, FFN = 256, 4, 1024
 
@@ -55,7 +55,11 @@ class Context(nn.Module):
 
     def forward(self, x):
         h = self.project(self.norm(x))
-        h = h + F.gelu(self.position(h.transpose(1, 2))).transpose(1, 2)
+        # GELU on a contiguous [B, frames, DIM] tensor: torch 1.13's gelu_backward returns wrong
+        # values when its incoming gradient is strided differently from its input (as it is
+        # after a transpose), which made this stage's gradients garbage and the build
+        # non-reproducible.
+        h = h + F.gelu(self.position(h.transpose(1, 2)).transpose(1, 2).contiguous())
         return self.block(h, torch.ones_like(h[:, :, 0], dtype=torch.bool))
 
 
@@ -74,8 +78,8 @@ class Classify(nn.Module):
 
 
 def train_warmup_clipped(model, data, epochs, lr, seed, batch_size=32):
-    """AdamW with a one-cycle lr (10% warm-up) and gradient clipping: the generic trainer's
-    cosine schedule without warm-up let this model's loss diverge to NaN."""
+    """AdamW with a one-cycle lr (10% warm-up) and gradient clipping, matrix products in bf16
+    (`bf16_matmuls`: ~3x faster here; weights, optimizer and norms stay float32)."""
     generator = torch.Generator().manual_seed(seed)
     n = data["input"].shape[0]
     optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.01)
@@ -88,7 +92,9 @@ def train_warmup_clipped(model, data, epochs, lr, seed, batch_size=32):
         for start in range(0, n, batch_size):
             idx = order[start:start + batch_size]
             optimizer.zero_grad(set_to_none=True)
-            loss = F.cross_entropy(model(data["input"][idx]), data["labels"][idx])
+            with bf16_matmuls():
+                logits = model(data["input"][idx])
+            loss = F.cross_entropy(logits, data["labels"][idx])
             if not torch.isfinite(loss):
                 raise RuntimeError(f"training diverged: loss {loss.item()}")
             loss.backward()
@@ -108,5 +114,5 @@ def make_spec(seed: int) -> ZooSpec:
     return ZooSpec(task="keywords-wav2vec2", family="wav2vec2",
                    stages=[FeatureEncoder(), Context(), Classify()],
                    train=train, validation=validation,
-                   epochs=6, lr=1e-3, batch_size=32, finetune_epochs=2, finetune_lr=3e-4,
+                   epochs=10, lr=1e-3, batch_size=32, finetune_epochs=2, finetune_lr=3e-4,
                    train_fn=train_warmup_clipped)
