@@ -190,25 +190,93 @@ PhasePlan PlanFor(const std::vector<ServedTask>& tasks, const std::vector<int>& 
     out.task_of_plan_task.push_back(t);
   }
   out.plan = planner.Solve(request);
-  if (options.latency_headroom > 1.0) {
-    plan::PlanRequest margin = request;
-    for (plan::PlanTask& task : margin.tasks)
-      task.slo.max_latency_ms /= options.latency_headroom;
-    plan::Plan with_headroom = planner.Solve(margin);
-    // Judge it by the true SLOs: it can only meet more of them than it did with headroom.
-    int violations = 0;
-    for (std::size_t i = 0; i < with_headroom.tasks.size(); ++i) {
-      plan::TaskPlan& tp = with_headroom.tasks[i];
-      const plan::Slo& slo = request.tasks[i].slo;
-      tp.slo_met = tp.accuracy >= slo.min_accuracy && tp.latency_ms <= slo.max_latency_ms;
-      if (tp.slo_met)
-        tp.reason.clear();
-      violations += !tp.slo_met;
+  if (options.latency_headroom <= 1.0 && !options.queueing_aware)
+    return out;
+  // The plan the cascade below keeps is judged by the true SLOs against this one's violations.
+  const int base_violations = out.plan.objective.violations;
+  const std::int64_t base_over = out.plan.objective.bytes_over_budget;
+  std::vector<double> levels = {std::max(1.0, options.latency_headroom)};
+  for (double level : {2.0, 1.5, 1.25, 1.1})
+    if (level < levels.front())
+      levels.push_back(level);
+  if (levels.back() > 1.0)
+    levels.push_back(1.0);
+  // Per task: the expected queueing wait of the last plan (ms), subtracted from its latency budget.
+  std::vector<double> wait_ms(request.tasks.size(), 0.0);
+  for (int round = 0; round < (options.queueing_aware ? 3 : 1); ++round) {
+    // Per task, the largest headroom that costs no SLO: every task starts at the most headroom;
+    // a task whose tightened SLO the plan misses steps down a level, until the plan meets as many
+    // true SLOs as the plan without headroom (each step lowers one task's level, so this ends).
+    std::vector<std::size_t> level_of(request.tasks.size(), 0);
+    std::optional<plan::Plan> kept;
+    while (true) {
+      plan::PlanRequest margin = request;
+      for (std::size_t i = 0; i < margin.tasks.size(); ++i) {
+        double& budget = margin.tasks[i].slo.max_latency_ms;
+        budget = std::max(0.25 * budget, budget - wait_ms[i]) / levels[level_of[i]];
+      }
+      plan::Plan with_headroom = planner.Solve(margin);
+      // Judge it by the true SLOs: it meets at least the tightened ones it met.
+      int violations = 0;
+      bool stepped = false;
+      for (std::size_t i = 0; i < with_headroom.tasks.size(); ++i) {
+        plan::TaskPlan& tp = with_headroom.tasks[i];
+        if (!tp.slo_met && level_of[i] + 1 < levels.size()) {
+          ++level_of[i];
+          stepped = true;
+        }
+        const plan::Slo& slo = request.tasks[i].slo;
+        tp.slo_met = tp.accuracy >= slo.min_accuracy && tp.latency_ms <= slo.max_latency_ms;
+        if (tp.slo_met)
+          tp.reason.clear();
+        violations += !tp.slo_met;
+      }
+      with_headroom.objective.violations = violations;
+      if (with_headroom.objective.bytes_over_budget <= base_over && violations <= base_violations) {
+        kept = std::move(with_headroom);
+        break;
+      }
+      if (!stepped)
+        break;  // every task missing its tightened SLO is at the last level: keep the last plan
     }
-    with_headroom.objective.violations = violations;
-    if (with_headroom.objective.bytes_over_budget <= out.plan.objective.bytes_over_budget &&
-        violations <= out.plan.objective.violations)
-      out.plan = std::move(with_headroom);
+    if (!kept)
+      break;
+    out.plan = std::move(*kept);
+    if (!options.queueing_aware)
+      break;
+    // M/G/1 waits of this plan (Pollaczek-Khinchine): on processor p, W_p = R_p / (1 - rho_p),
+    // R_p = sum over the stages it runs of rate x latency^2 / 2; a request waits W_p at each
+    // stage it runs on p (a worker re-queues a request between its stages).
+    const std::size_t P = request.processors.size();
+    std::vector<double> rho(P, 0.0), residual(P, 0.0);
+    for (std::size_t i = 0; i < out.plan.tasks.size(); ++i) {
+      const plan::TaskPlan& tp = out.plan.tasks[i];
+      const plan::TaskProfile& profile = request.tasks[i].profile.get();
+      const double rate = request.tasks[i].rate_per_s;
+      const std::size_t V = static_cast<std::size_t>(profile.num_variants());
+      for (std::size_t k = 0; k < tp.variant_of_stage.size(); ++k) {
+        const std::size_t p = static_cast<std::size_t>(tp.placement[k]);
+        const double s =
+            profile
+                .stage_latency_ms[(k * V + static_cast<std::size_t>(tp.variant_of_stage[k])) * P +
+                                  p] /
+            1000.0;
+        rho[p] += rate * s;
+        residual[p] += rate * s * s / 2.0;
+      }
+    }
+    double change = 0.0;
+    for (std::size_t i = 0; i < out.plan.tasks.size(); ++i) {
+      double w = 0.0;
+      for (int p : out.plan.tasks[i].placement) {
+        const std::size_t q = static_cast<std::size_t>(p);
+        w += rho[q] < 0.95 ? 1000.0 * residual[q] / (1.0 - rho[q]) : 1e9;
+      }
+      change = std::max(change, std::abs(w - wait_ms[i]));
+      wait_ms[i] = w;
+    }
+    if (change < 0.01)
+      break;
   }
   return out;
 }

@@ -39,11 +39,16 @@ struct ServeOptions {
       1.0;  // multiplies every task's rate (arrivals and the planner's load weights)
   std::int64_t memory_budget_bytes = 0;  // the planner's budget (0 = unlimited)
   plan::PlacementSpace placements = plan::PlacementSpace::kAnyMapping;
-  // Plans are first made against max_latency_ms / latency_headroom: the profile's stage latencies
-  // are a low percentile of batch-1 runs on an idle processor, while a request also meets
-  // hand-over wake-ups, queueing and noise. That plan is kept when it meets as many SLOs (the
-  // true ones) as a plan made without headroom; otherwise the latter. 1 = no headroom.
-  double latency_headroom = 1.5;
+  // The most latency headroom a plan keeps per task: the profile's stage latencies are a low
+  // percentile of batch-1 runs on an idle processor, while a request also meets hand-overs,
+  // queueing and noise. Each task is planned against max_latency_ms / h with h stepping down from
+  // this value (2, 1.5, 1.25, 1.1, 1) for the tasks whose tightened SLO no plan meets, until the
+  // plan meets as many true SLOs as a plan made without headroom. 1 = no headroom.
+  double latency_headroom = 2.0;
+  // Also subtract each task's expected queueing wait under the plan (M/G/1 per processor, from the
+  // rates and stage latencies) from its latency budget, re-planning until the waits settle
+  // (at most 3 rounds).
+  bool queueing_aware = true;
   std::uint64_t seed = 0;
   PipelineOptions pipeline;
 };
