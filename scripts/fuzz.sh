@@ -12,11 +12,12 @@ summary=${2:-/dev/null}
 build=build-fuzz
 targets=(zoo_manifest task_file performance_table processor_setup device_profile)
 start=$SECONDS
+mkdir -p "$build"
 if [ ! -f "$build/build.ninja" ]; then
   CC=clang CXX=clang++ cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Debug \
     -DCMAKE_CXX_FLAGS_DEBUG="-O1 -g1" -DSPARSELOOM_SANITIZE=fuzzer-no-link,address,undefined \
-    -DSPARSELOOM_BUILD_FUZZERS=ON -DSPARSELOOM_BUILD_TESTS=OFF >"$build.configure.log" 2>&1 ||
-    { cat "$build.configure.log"; exit 1; }
+    -DSPARSELOOM_BUILD_FUZZERS=ON -DSPARSELOOM_BUILD_TESTS=OFF >"$build/configure.log" 2>&1 ||
+    { cat "$build/configure.log"; exit 1; }
 fi
 cmake --build "$build" -j "$(nproc)" --target "${targets[@]/#/fuzz_}"
 built=$((SECONDS - start))

@@ -17,9 +17,10 @@ build=build-$kind
 tests=(unit_tests plan_tests profile_tests runtime_tests)
 grep -q '^add_executable(sim_tests' tests/CMakeLists.txt && tests+=(sim_tests)
 start=$SECONDS
+mkdir -p "$build"
 if [ ! -f "$build/build.ninja" ]; then
   cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG="-O1 -g1" \
-    -DSPARSELOOM_SANITIZE="$flags" >"$build.configure.log" 2>&1 || { cat "$build.configure.log"; exit 1; }
+    -DSPARSELOOM_SANITIZE="$flags" >"$build/configure.log" 2>&1 || { cat "$build/configure.log"; exit 1; }
 fi
 cmake --build "$build" -j "$(nproc)" --target "${tests[@]}"
 built=$((SECONDS - start))
