@@ -21,6 +21,7 @@
 #include "engine/torchscript_engine.h"
 #include "runtime/evaluation.h"
 #include "runtime/hotness.h"
+#include "runtime/phase_planning.h"
 #include "runtime/serving.h"
 #include "runtime/stage_cache.h"
 #include "runtime/trace.h"
@@ -406,30 +407,13 @@ void RunServe(const RunOptions& o) {
   if (budget > 0) {
     // Hot stages first: frequency over the plans SparseLoom makes for every phase of every
     // episode of this run (docs/runtime.md, "The hot-subgraph preloader").
-    const auto sparseloom = plan::MakeSparseLoomPlanner();
-    std::vector<std::vector<runtime::StageKey>> plan_keys;
-    std::vector<int> identity(in.setup.size());
-    for (std::size_t p = 0; p < identity.size(); ++p)
-      identity[p] = static_cast<int>(p);
-    for (const runtime::Episode& episode : episodes) {
-      for (const plan::Plan& plan : server.PlanPhases(*sparseloom, episode, serve)) {
-        std::vector<int> task_of;
-        for (const plan::TaskPlan& tp : plan.tasks) {
-          task_of.push_back(static_cast<int>(
-              std::find_if(tasks.begin(), tasks.end(),
-                           [&](const runtime::ServedTask& t) { return t.name == tp.task; }) -
-              tasks.begin()));
-        }
-        plan_keys.push_back(runtime::KeysOf(plan, task_of, identity));
-      }
-    }
     const auto hotness =
-        runtime::HotnessOfPlans(profiles, static_cast<int>(in.setup.size()), plan_keys);
+        runtime::HotnessOfEpisodes(tasks, static_cast<int>(in.setup.size()), episodes, serve);
     cache.SetHotness(runtime::ScoresOf(hotness));
     const int loaded = cache.Preload(runtime::PreloadSet(hotness, source.expected_bytes, budget));
     std::cout << "preloaded the " << loaded << " hottest stages ("
               << HumanBytes(static_cast<double>(cache.ResidentBytes())) << ") of "
-              << plan_keys.size() << " expected plans\n";
+              << episodes.size() * tasks.size() << " expected plans\n";
   }
 
   std::vector<PlannerRun> runs;

@@ -15,39 +15,29 @@
 
 namespace sparseloom::runtime {
 
-std::string ToString(Outcome outcome) {
-  switch (outcome) {
-    case Outcome::kCompleted:
-      return "completed";
-    case Outcome::kDropped:
-      return "dropped";
-    case Outcome::kFailed:
-      return "failed";
-  }
-  throw UsageError("unknown request outcome " + std::to_string(static_cast<int>(outcome)));
+namespace {
+
+std::vector<std::string> NamesOf(const std::vector<engine::ProcessorConfig>& processors) {
+  std::vector<std::string> names;
+  for (const auto& p : processors)
+    names.push_back(p.name);
+  return names;
 }
 
-bool RequestRecord::SloMet() const {
-  return outcome == Outcome::kCompleted && latency_ms() <= slo.max_latency_ms &&
-         accuracy >= slo.min_accuracy;
+FlowOptions FlowOptionsOf(const PipelineOptions& options) {
+  FlowOptions flow;
+  flow.max_in_flight = options.max_in_flight;
+  flow.max_attempts = options.max_attempts;
+  flow.earliest_deadline_first = options.earliest_deadline_first;
+  flow.keep_stage_spans = true;
+  return flow;
 }
 
-// A request between admission and its record; owned by exactly one place at a time: a worker's
-// queue, the worker running it, or the parked list.
-struct Pipeline::InFlight {
-  RequestRecord record;
-  RequestInput input;
-  TaskRoute route;  // fixed at admission (or at the restart after a fault)
-  std::size_t next_stage = 0;
-  engine::Tensor x;  // next stage's input
-  double queued_ms = 0.0;
-};
+}  // namespace
 
 struct Pipeline::Worker {
-  std::deque<std::unique_ptr<InFlight>> queue;
-  std::atomic<std::size_t> queued{0};  // queue.size(), readable without the mutex (spinning)
+  std::atomic<std::size_t> queued{0};  // the flow's queue length, readable without the mutex
   std::condition_variable wake;
-  bool alive = true;
   bool stop = false;
   std::thread thread;
 };
@@ -59,19 +49,11 @@ Pipeline::Pipeline(std::vector<engine::ProcessorConfig> processors, StageCache& 
       cache_(cache),
       argmax_(std::move(argmax)),
       options_(options),
-      start_(Clock::now()) {
-  if (processors_.empty())
-    throw UsageError("pipeline: expected at least one processor, got none");
+      start_(Clock::now()),
+      flow_(NamesOf(processors_), FlowOptionsOf(options_)),
+      payloads_(static_cast<std::size_t>(options_.max_in_flight)) {
   if (!argmax_)
     throw UsageError("pipeline: expected an argmax function, got none");
-  if (options_.max_in_flight < 1) {
-    throw UsageError("pipeline: max_in_flight must be at least 1, got " +
-                     std::to_string(options_.max_in_flight));
-  }
-  if (options_.max_attempts < 1) {
-    throw UsageError("pipeline: max_attempts must be at least 1, got " +
-                     std::to_string(options_.max_attempts));
-  }
   if (options_.fault_processor >= static_cast<int>(processors_.size())) {
     throw UsageError("pipeline: fault_processor " + std::to_string(options_.fault_processor) +
                      " is out of range (" + std::to_string(processors_.size()) + " processors)");
@@ -124,20 +106,17 @@ Pipeline::~Pipeline() {
   while (true) {
     // Everything left in flight is parked, and no callback is about to re-route it.
     idle_.wait(lock, [this] {
-      return counters_.in_flight == static_cast<std::int64_t>(parked_.size()) &&
+      return flow_.counters().in_flight == static_cast<std::int64_t>(flow_.parked()) &&
              callbacks_running_ == 0;
     });
-    if (parked_.empty())
+    if (flow_.parked() == 0)
       break;
-    Pending pending;
-    std::deque<std::unique_ptr<InFlight>> parked = std::move(parked_);
-    parked_.clear();
-    for (auto& request : parked) {
-      Finish(std::move(request), Outcome::kFailed,
-             "parked after a processor fault and never re-routed before the pipeline stopped",
-             pending);
-    }
-    Deliver(pending, lock);
+    FlowEvents events;
+    flow_.FailParked(
+        "parked after a processor fault and never re-routed before the pipeline stopped", NowMs(),
+        events);
+    Apply(events);
+    Deliver(events, lock);
   }
   for (auto& w : workers_) {
     w->stop = true;
@@ -150,105 +129,34 @@ Pipeline::~Pipeline() {
 
 void Pipeline::SetRoutes(std::vector<std::optional<TaskRoute>> routes) {
   std::unique_lock lock(mutex_);
-  const int num_processors = static_cast<int>(processors_.size());
-  for (std::size_t t = 0; t < routes.size(); ++t) {
-    if (!routes[t])
-      continue;
-    const TaskRoute& route = *routes[t];
-    const std::string where = "route of task " + std::to_string(t);
-    if (route.placement.empty() || route.placement.size() != route.variant_of_stage.size()) {
-      throw UsageError(where + ": expected one variant and one processor per stage, got " +
-                       std::to_string(route.variant_of_stage.size()) + " variants and " +
-                       std::to_string(route.placement.size()) + " processors");
-    }
-    for (std::size_t k = 0; k < route.placement.size(); ++k) {
-      const int p = route.placement[k];
-      if (p < 0 || p >= num_processors) {
-        throw UsageError(where + ": stage " + std::to_string(k + 1) + " names processor " +
-                         std::to_string(p) + ", expected 0.." + std::to_string(num_processors - 1));
-      }
-      if (!workers_[p]->alive) {
-        throw UsageError(where + ": stage " + std::to_string(k + 1) + " names processor '" +
-                         processors_[p].name + "', which was taken out after a fault");
-      }
-      if (route.variant_of_stage[k] < 0) {
-        throw UsageError(where + ": stage " + std::to_string(k + 1) + " names variant " +
-                         std::to_string(route.variant_of_stage[k]) + ", expected >= 0");
-      }
-    }
-  }
-  routes_ = std::move(routes);
-  ++epoch_;
-
-  Pending pending;
-  std::deque<std::unique_ptr<InFlight>> parked = std::move(parked_);
-  parked_.clear();
-  for (auto& request : parked) {
-    const int task = request->record.task;
-    if (task >= static_cast<int>(routes_.size()) || !routes_[task]) {
-      Finish(std::move(request), Outcome::kFailed,
-             "parked after a processor fault; the new plan has no route for task " +
-                 std::to_string(task),
-             pending);
-      continue;
-    }
-    Restart(std::move(request), pending);
-  }
-  Deliver(pending, lock);
+  FlowEvents events;
+  flow_.SetRoutes(std::move(routes), NowMs(), events);
+  Apply(events);
+  Deliver(events, lock);
 }
 
 int Pipeline::route_epoch() const {
   std::lock_guard lock(mutex_);
-  return epoch_;
+  return flow_.route_epoch();
 }
 
 bool Pipeline::Submit(int task, std::int64_t sample, RequestInput input,
                       Clock::time_point arrival) {
   const double arrival_ms = std::chrono::duration<double, std::milli>(arrival - start_).count();
   std::unique_lock lock(mutex_);
-  Pending pending;
-  ++counters_.submitted;
-  RequestRecord record;
-  record.id = next_id_++;
-  record.task = task;
-  record.sample = sample;
-  record.arrival_ms = arrival_ms;
-  record.label = input.label;
-  record.route_epoch = epoch_;
-
-  std::string drop;
-  if (stopping_) {
-    drop = "the pipeline is shutting down";
-  } else if (task < 0 || task >= static_cast<int>(routes_.size()) || !routes_[task]) {
-    drop = "task " + std::to_string(task) + " has no route";
-  } else if (counters_.in_flight >= options_.max_in_flight) {
-    drop = "admission full: " + std::to_string(counters_.in_flight) +
-           " requests in flight (max_in_flight " + std::to_string(options_.max_in_flight) + ")";
+  FlowEvents events;
+  const std::int64_t dropped = flow_.counters().dropped;
+  const int slot = flow_.Admit(task, sample, input.label, arrival_ms, NowMs(), stopping_, events);
+  if (slot >= 0) {
+    // Under the lock, so no worker takes the request before its data is there.
+    Payload& payload = payloads_[static_cast<std::size_t>(slot)];
+    payload.input = std::move(input);
+    payload.x = engine::Tensor{};
   }
-  if (!drop.empty()) {
-    record.outcome = Outcome::kDropped;
-    record.reason = std::move(drop);
-    record.end_ms = NowMs();
-    ++counters_.dropped;
-    Record(std::move(record), pending);
-    Deliver(pending, lock);
-    return false;
-  }
-
-  auto request = std::make_unique<InFlight>();
-  request->route = *routes_[task];
-  record.accuracy = request->route.accuracy;
-  record.slo = request->route.slo;
-  request->record = std::move(record);
-  request->input = std::move(input);
-  request->x = request->input.input;
-  ++counters_.in_flight;
-  if (!AnyAlive())
-    Finish(std::move(request), Outcome::kFailed, "no processor is alive", pending);
-  else
-    Dispatch(std::move(request), pending);
-  Deliver(pending, lock);
-  return true;
+  const bool admitted = flow_.counters().dropped == dropped;
+  Apply(events);
+  Deliver(events, lock);
+  return admitted;
 }
 
 void Pipeline::OnDone(std::function<void(const RequestRecord&)> callback) {
@@ -263,7 +171,7 @@ void Pipeline::OnProcessorFailed(std::function<void(int, const std::string&)> ca
 
 void Pipeline::WaitIdle() {
   std::unique_lock lock(mutex_);
-  idle_.wait(lock, [this] { return counters_.in_flight == 0 && callbacks_running_ == 0; });
+  idle_.wait(lock, [this] { return flow_.counters().in_flight == 0 && callbacks_running_ == 0; });
 }
 
 std::vector<RequestRecord> Pipeline::TakeRecords() {
@@ -275,22 +183,19 @@ std::vector<RequestRecord> Pipeline::TakeRecords() {
 
 PipelineCounters Pipeline::Counters() const {
   std::lock_guard lock(mutex_);
-  return counters_;
+  return flow_.counters();
 }
 
 std::vector<bool> Pipeline::Alive() const {
   std::lock_guard lock(mutex_);
-  std::vector<bool> alive;
-  for (const auto& w : workers_)
-    alive.push_back(w->alive);
-  return alive;
+  return flow_.Alive();
 }
 
 void Pipeline::WorkerLoop(int processor) {
-  Worker& worker = *workers_[processor];
+  Worker& worker = *workers_[static_cast<std::size_t>(processor)];
   std::unique_lock lock(mutex_);
   while (true) {
-    if (worker.queue.empty() && !worker.stop && options_.spin_us > 0.0) {
+    if (flow_.queued(processor) == 0 && !worker.stop && options_.spin_us > 0.0) {
       lock.unlock();
       const auto until =
           Clock::now() + std::chrono::duration_cast<Clock::duration>(
@@ -302,207 +207,92 @@ void Pipeline::WorkerLoop(int processor) {
       }
       lock.lock();
     }
-    worker.wake.wait(lock, [&worker] { return worker.stop || !worker.queue.empty(); });
+    worker.wake.wait(lock, [&] { return worker.stop || flow_.queued(processor) > 0; });
     if (worker.stop)
       return;  // only once nothing is in flight
-    auto next = worker.queue.begin();
-    if (options_.earliest_deadline_first) {
-      // Linear: a queue holds at most max_in_flight requests.
-      auto deadline = [](const std::unique_ptr<InFlight>& r) {
-        return r->record.arrival_ms + r->route.slo.max_latency_ms;
-      };
-      for (auto it = worker.queue.begin(); it != worker.queue.end(); ++it) {
-        if (deadline(*it) < deadline(*next))
-          next = it;
-      }
-    }
-    std::unique_ptr<InFlight> request = std::move(*next);
-    worker.queue.erase(next);
-    worker.queued.store(worker.queue.size(), std::memory_order_release);
-    RunStage(processor, std::move(request), lock);
+    const std::optional<StageWork> work = flow_.Next(processor);
+    worker.queued.store(flow_.queued(processor), std::memory_order_release);
+    RunStage(processor, *work, lock);
   }
 }
 
-void Pipeline::RunStage(int processor, std::unique_ptr<InFlight> request,
-                        std::unique_lock<std::mutex>& lock) {
-  Pending pending;
-  if (!workers_[processor]->alive) {  // not reached: a dead processor's queue is emptied
-    Park(std::move(request), pending);
-    Deliver(pending, lock);
-    return;
-  }
-  const std::size_t k = request->next_stage;
-  StageSpan span;
-  span.stage = static_cast<int>(k);
-  span.variant = request->route.variant_of_stage[k];
-  span.processor = processor;
-  span.queued_ms = request->queued_ms;
-  span.start_ms = NowMs();
+void Pipeline::RunStage(int processor, const StageWork& work, std::unique_lock<std::mutex>& lock) {
+  const double start_ms = NowMs();
   const bool injected = options_.fault_processor == processor && options_.fault_after_ms >= 0 &&
-                        span.start_ms >= options_.fault_after_ms;
-  const StageKey key{request->record.task, span.stage, span.variant, processor};
-  const bool last = k + 1 == request->route.placement.size();
+                        start_ms >= options_.fault_after_ms;
+  const StageKey key{work.task, work.stage, work.variant, processor};
+  // The slot belongs to this worker now: its tensors are used without the lock.
+  Payload& payload = payloads_[static_cast<std::size_t>(work.slot)];
   lock.unlock();
 
-  // The request belongs to this worker now: its tensors are used without the lock.
   std::string error;
   engine::Tensor output;
+  double load_ms = 0.0;
   try {
     if (injected)
       throw EngineError("injected fault");
     StageCache::Lease lease = cache_.Acquire(key);
-    span.load_ms = lease.load_ms();
-    output = lease.stage().Run(request->x, request->input.side);
+    load_ms = lease.load_ms();
+    // Stage 1 reads the request's input (again after a restart), later stages the previous output.
+    output =
+        lease.stage().Run(work.stage == 0 ? payload.input.input : payload.x, payload.input.side);
   } catch (const std::exception& e) {
     error = e.what();
   } catch (...) {
     error = "unknown exception";
   }
+  std::int64_t prediction = -1;
   std::string argmax_error;
-  if (error.empty() && last) {
+  if (error.empty() && work.last) {
     try {
-      request->record.prediction = argmax_(output);
+      prediction = argmax_(output);
     } catch (const std::exception& e) {
       argmax_error = e.what();
     }
   }
-  span.end_ms = NowMs();
+  const double end_ms = NowMs();
 
   if (!error.empty()) {
     error = "task " + std::to_string(key.task) + " stage " + std::to_string(key.stage + 1) +
             " variant " + std::to_string(key.variant) + " on processor '" +
-            processors_[processor].name + "': " + error;
+            processors_[static_cast<std::size_t>(processor)].name + "': " + error;
     // Its stages are no use to anyone now; free their memory before the re-plan loads others.
     cache_.EvictUnused([processor](const StageKey& s) { return s.processor == processor; });
   }
   lock.lock();
+  FlowEvents events;
   if (!error.empty()) {
-    TakeOut(processor, error, pending);
-    Park(std::move(request), pending);
-    if (!AnyAlive()) {
-      while (!parked_.empty()) {
-        std::unique_ptr<InFlight> parked = std::move(parked_.front());
-        parked_.pop_front();
-        Finish(std::move(parked), Outcome::kFailed, "no processor is alive", pending);
-      }
-    }
+    flow_.ProcessorFailed(work, processor, error, NowMs(), events);
+  } else if (!argmax_error.empty()) {
+    flow_.Abort(work, "argmax of the output: " + argmax_error, end_ms, events);
   } else {
-    request->record.stages.push_back(span);
-    if (!argmax_error.empty()) {
-      Finish(std::move(request), Outcome::kFailed, "argmax of the output: " + argmax_error,
-             pending);
-    } else if (last) {
-      Finish(std::move(request), Outcome::kCompleted, "", pending);
-    } else {
-      request->x = std::move(output);
-      ++request->next_stage;
-      Dispatch(std::move(request), pending);
-    }
+    if (!work.last)
+      payload.x = std::move(output);
+    flow_.Completed(work, processor, start_ms, end_ms, load_ms, prediction, events);
   }
-  Deliver(pending, lock);
+  Apply(events);
+  Deliver(events, lock);
 }
 
 double Pipeline::NowMs() const {
   return std::chrono::duration<double, std::milli>(Clock::now() - start_).count();
 }
 
-void Pipeline::Dispatch(std::unique_ptr<InFlight> request, Pending& pending) {
-  Worker& worker = *workers_[request->route.placement[request->next_stage]];
-  if (!worker.alive) {
-    Park(std::move(request), pending);
-    return;
-  }
-  request->queued_ms = NowMs();
-  worker.queue.push_back(std::move(request));  // never full: at most max_in_flight requests
-  worker.queued.store(worker.queue.size(), std::memory_order_release);
-  worker.wake.notify_one();
-}
-
-void Pipeline::Park(std::unique_ptr<InFlight> request, Pending& pending) {
-  if (!AnyAlive()) {
-    Finish(std::move(request), Outcome::kFailed, "no processor is alive", pending);
-    return;
-  }
-  if (request->record.attempts >= options_.max_attempts) {
-    Finish(std::move(request), Outcome::kFailed,
-           "cut by processor faults in all " + std::to_string(options_.max_attempts) +
-               " attempts (max_attempts)",
-           pending);
-    return;
-  }
-  // A request still on a route older than the re-plan that followed the fault restarts at once.
-  const int task = request->record.task;
-  if (task < static_cast<int>(routes_.size()) && routes_[task] && RouteAlive(*routes_[task])) {
-    Restart(std::move(request), pending);
-    return;
-  }
-  parked_.push_back(std::move(request));
-  idle_.notify_all();  // the destructor waits for everything left to be parked
-}
-
-void Pipeline::Restart(std::unique_ptr<InFlight> request, Pending& pending) {
-  // From stage 0: the cut attempt's stage outputs belong to the old route.
-  request->route = *routes_[request->record.task];
-  request->record.route_epoch = epoch_;
-  request->record.accuracy = request->route.accuracy;
-  request->record.slo = request->route.slo;
-  request->record.stages.clear();
-  request->record.attempts += 1;
-  request->next_stage = 0;
-  request->x = request->input.input;
-  ++counters_.rerun;
-  Dispatch(std::move(request), pending);
-}
-
-bool Pipeline::RouteAlive(const TaskRoute& route) const {
-  for (int p : route.placement) {
-    if (!workers_[p]->alive)
-      return false;
-  }
-  return true;
-}
-
-void Pipeline::TakeOut(int processor, const std::string& error, Pending& pending) {
-  Worker& worker = *workers_[processor];
-  worker.alive = false;
-  pending.failed.emplace_back(processor, error);
-  std::deque<std::unique_ptr<InFlight>> queued = std::move(worker.queue);
-  worker.queue.clear();
-  worker.queued.store(0, std::memory_order_release);
-  for (auto& request : queued)
-    Park(std::move(request), pending);
-}
-
-void Pipeline::Finish(std::unique_ptr<InFlight> request, Outcome outcome, std::string reason,
-                      Pending& pending) {
-  RequestRecord& record = request->record;
-  record.outcome = outcome;
-  record.reason = std::move(reason);
-  record.end_ms = NowMs();
-  --counters_.in_flight;
-  if (outcome == Outcome::kCompleted)
-    ++counters_.completed;
-  else
-    ++counters_.failed;
-  Record(std::move(record), pending);
+void Pipeline::Apply(FlowEvents& events) {
+  for (int slot : events.freed)
+    payloads_[static_cast<std::size_t>(slot)] = Payload{};
+  for (std::size_t p = 0; p < workers_.size(); ++p)
+    workers_[p]->queued.store(flow_.queued(static_cast<int>(p)), std::memory_order_release);
+  for (int p : events.woken)
+    workers_[static_cast<std::size_t>(p)]->wake.notify_one();
+  for (const RequestRecord& record : events.done)
+    records_.push_back(record);
+  // Something ended or was parked: WaitIdle and the destructor re-check.
   idle_.notify_all();
 }
 
-void Pipeline::Record(RequestRecord record, Pending& pending) {
-  records_.push_back(record);
-  pending.done.push_back(std::move(record));
-}
-
-bool Pipeline::AnyAlive() const {
-  for (const auto& w : workers_) {
-    if (w->alive)
-      return true;
-  }
-  return false;
-}
-
-void Pipeline::Deliver(Pending& pending, std::unique_lock<std::mutex>& lock) {
-  if (pending.done.empty() && pending.failed.empty())
+void Pipeline::Deliver(FlowEvents& events, std::unique_lock<std::mutex>& lock) {
+  if (events.done.empty() && events.failed.empty())
     return;
   ++callbacks_running_;
   const auto on_failed = on_failed_;
@@ -519,11 +309,11 @@ void Pipeline::Deliver(Pending& pending, std::unique_lock<std::mutex>& lock) {
     }
   } relock{*this, lock};
   // Fault notices first: the callback re-plans before the failed requests are reported.
-  for (const auto& [processor, error] : pending.failed) {
+  for (const auto& [processor, error] : events.failed) {
     if (on_failed)
       on_failed(processor, error);
   }
-  for (const RequestRecord& record : pending.done) {
+  for (const RequestRecord& record : events.done) {
     if (on_done)
       on_done(record);
   }

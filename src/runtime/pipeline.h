@@ -1,10 +1,12 @@
 #pragma once
 // The pipelined executor (DESIGN.md "runtime"): one worker per processor, pinned to its cores,
 // each with its own queue; a request of task t runs stage k of its stitched variant on the
-// processor its route names and is handed to stage k+1's processor. Every request ends as exactly
-// one record: completed, dropped (admission full, no route) or failed (no processor left, retries
-// used up). Nothing blocks a producer: admission is bounded by max_in_flight and every queue can
-// hold all in-flight requests, so hand-overs never wait and never deadlock.
+// processor its route names and is handed to stage k+1's processor. What happens to a request
+// (admission, queues, hand-overs, faults) is runtime/request_flow.h, which the simulator drives
+// too; this class adds the threads, the clock and the stages' real execution. Every request ends as
+// exactly one record: completed, dropped (admission full, no route) or failed (no processor left,
+// retries used up). Nothing blocks a producer: admission is bounded by max_in_flight and every
+// queue can hold all in-flight requests, so hand-overs never wait and never deadlock.
 
 #include <atomic>
 #include <chrono>
@@ -22,6 +24,7 @@
 
 #include "engine/engine.h"
 #include "plan/problem.h"
+#include "runtime/request_flow.h"
 #include "runtime/stage_cache.h"
 
 namespace sparseloom::runtime {
@@ -33,58 +36,6 @@ struct RequestInput {
   engine::Tensor input;
   std::vector<engine::Tensor> side;
   std::int64_t label = -1;
-};
-
-// How the current plan runs one task.
-struct TaskRoute {
-  std::vector<int> variant_of_stage;  // v_k
-  std::vector<int> placement;         // processor index of each stage
-  plan::Slo slo;
-  double accuracy = 0.0;  // the stitched variant's (profiled) accuracy, checked against the SLO
-  std::string stitched;   // "dense,us50,int8", for reports
-};
-
-enum class Outcome { kCompleted, kDropped, kFailed };
-std::string ToString(Outcome outcome);
-
-struct StageSpan {
-  int stage = 0;
-  int variant = 0;
-  int processor = 0;
-  double queued_ms = 0.0;  // when it entered the processor's queue (ms since the pipeline's start)
-  double start_ms = 0.0;   // when the worker took it (a cold stage's load starts here)
-  double end_ms = 0.0;
-  double load_ms = 0.0;  // on-demand load of a cold stage, 0 when resident
-};
-
-struct RequestRecord {
-  std::int64_t id = 0;
-  int task = 0;
-  std::int64_t sample = 0;  // index into the task's input set
-  double arrival_ms = 0.0;  // ms since the pipeline's start
-  double end_ms = 0.0;      // completion, drop or failure
-  Outcome outcome = Outcome::kCompleted;
-  std::string reason;  // why dropped or failed
-  int attempts = 1;    // > 1 when re-run after a processor fault
-  int route_epoch = 0;
-  std::vector<StageSpan> stages;  // of the attempt that ended it
-  std::int64_t prediction = -1;   // argmax of the output when completed
-  std::int64_t label = -1;
-  double accuracy = 0.0;  // the route's accuracy
-  plan::Slo slo;
-
-  double latency_ms() const { return end_ms - arrival_ms; }
-  // Completed within max_latency_ms on a route whose accuracy meets min_accuracy.
-  bool SloMet() const;
-};
-
-struct PipelineCounters {
-  std::int64_t submitted = 0;
-  std::int64_t completed = 0;
-  std::int64_t dropped = 0;
-  std::int64_t failed = 0;
-  std::int64_t rerun = 0;  // attempts restarted after a processor fault
-  std::int64_t in_flight = 0;
 };
 
 struct PipelineOptions {
@@ -155,29 +106,20 @@ class Pipeline {
   Clock::time_point start() const { return start_; }
 
  private:
-  struct InFlight;
   struct Worker;
-  // Final records and fault notices to deliver once the lock is released.
-  struct Pending {
-    std::vector<RequestRecord> done;
-    std::vector<std::pair<int, std::string>> failed;
+  // A request's data, by flow slot: owned by whoever owns the slot (see request_flow.h).
+  struct Payload {
+    RequestInput input;
+    engine::Tensor x;  // the next stage's input once stage 1 has run
   };
   void WorkerLoop(int processor);
-  void RunStage(int processor, std::unique_ptr<InFlight> request,
-                std::unique_lock<std::mutex>& lock);
-  // The helpers below run with mutex_ held.
+  void RunStage(int processor, const StageWork& work, std::unique_lock<std::mutex>& lock);
   double NowMs() const;
-  void Dispatch(std::unique_ptr<InFlight> request, Pending& pending);
-  void Park(std::unique_ptr<InFlight> request, Pending& pending);
-  void Restart(std::unique_ptr<InFlight> request, Pending& pending);  // on the current route
-  bool RouteAlive(const TaskRoute& route) const;
-  void TakeOut(int processor, const std::string& error, Pending& pending);
-  void Finish(std::unique_ptr<InFlight> request, Outcome outcome, std::string reason,
-              Pending& pending);
-  void Record(RequestRecord record, Pending& pending);
-  bool AnyAlive() const;
-  // Delivers `pending` without the lock (callbacks may Submit or SetRoutes); relocks.
-  void Deliver(Pending& pending, std::unique_lock<std::mutex>& lock);
+  // With mutex_ held: keeps the records, frees the payloads of ended requests and wakes the
+  // workers given a request.
+  void Apply(FlowEvents& events);
+  // Delivers `events` without the lock (callbacks may Submit or SetRoutes); relocks.
+  void Deliver(FlowEvents& events, std::unique_lock<std::mutex>& lock);
 
   std::vector<engine::ProcessorConfig> processors_;
   StageCache& cache_;
@@ -187,13 +129,10 @@ class Pipeline {
   // Everything below is guarded by mutex_.
   mutable std::mutex mutex_;
   std::condition_variable idle_;  // in_flight or callbacks_running_ dropped
+  RequestFlow flow_;
+  std::vector<Payload> payloads_;  // by slot
   std::vector<std::unique_ptr<Worker>> workers_;
-  std::vector<std::optional<TaskRoute>> routes_;
-  int epoch_ = 0;
-  std::deque<std::unique_ptr<InFlight>> parked_;  // hit a dead processor, waiting for SetRoutes
   std::vector<RequestRecord> records_;
-  PipelineCounters counters_;
-  std::int64_t next_id_ = 0;
   int callbacks_running_ = 0;  // deliveries in progress: WaitIdle waits for them too
   bool stopping_ = false;      // the destructor has begun: new requests are dropped
   std::atomic<int> realtime_workers_{0};

@@ -1,0 +1,71 @@
+#pragma once
+// Planning a serving phase (DESIGN.md "plan", docs/runtime.md "Planning a phase"): the tasks
+// present, on the processors alive, with each task's latency headroom and expected queueing wait
+// taken off its budget, and the routes the request flow runs the plan by. Shared by the real
+// server (runtime/serving.h) and the simulator (sim/simulator.h), so both serve the same plans.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "plan/planner.h"
+#include "runtime/hotness.h"
+#include "runtime/request_flow.h"
+#include "runtime/serving.h"
+
+namespace sparseloom::runtime {
+
+// A plan of the tasks present on the processors alive, with the index maps back to the server's.
+struct PhasePlan {
+  plan::Plan plan;
+  std::vector<int> task_of_plan_task;
+  std::vector<int> processor_of_plan_processor;
+};
+
+// Plans the tasks `present` (server task indices) under `slos` on the processors whose `alive`
+// flag is set, with the options' headroom cascade and queueing-aware budgets (ServeOptions).
+// `restricted` holds the profiles cut down to the processors alive (it must outlive the plan).
+PhasePlan PlanFor(const std::vector<ServedTask>& tasks, const std::vector<int>& present,
+                  const std::vector<plan::Slo>& slos, const std::vector<bool>& alive,
+                  const plan::Planner& planner, const ServeOptions& options,
+                  std::vector<plan::TaskProfile>& restricted);
+
+// The plan of every phase of `episode` (phase i serves order[0..i]) on all `num_processors`.
+std::vector<PhasePlan> PlanEpisode(const std::vector<ServedTask>& tasks, int num_processors,
+                                   const plan::Planner& planner, const Episode& episode,
+                                   const ServeOptions& options);
+
+// The distinct stages `planner`'s phase plans of `episodes` run, in order of first use.
+std::vector<StageKey> KeysOfEpisodes(const std::vector<ServedTask>& tasks, int num_processors,
+                                     const plan::Planner& planner,
+                                     const std::vector<Episode>& episodes,
+                                     const ServeOptions& options);
+
+// The preloader's scores (runtime/hotness.h, HotnessOfPlans) from the plans SparseLoom makes for
+// every phase of every episode: what a run with a memory budget preloads and evicts by.
+std::vector<StageHotness> HotnessOfEpisodes(const std::vector<ServedTask>& tasks,
+                                            int num_processors,
+                                            const std::vector<Episode>& episodes,
+                                            const ServeOptions& options);
+
+// The request flow's routes for a phase plan, indexed by server task (nullopt: not present).
+std::vector<std::optional<TaskRoute>> RoutesOf(const PhasePlan& phase,
+                                               const std::vector<ServedTask>& tasks,
+                                               const std::vector<plan::Slo>& slos);
+
+// UsageError unless the episode has one valid SLO per task and its order is a permutation.
+void CheckEpisode(const Episode& episode, std::size_t num_tasks);
+
+// Seeds: splitmix64 of a pair and FNV-1a of a name, so that every planner, and the simulator,
+// draws the same arrivals and samples for an episode: the episode's seed is
+// Mix(options.seed, HashOf(episode.name)); task t's samples use Mix(episode seed, 2t) and its
+// Poisson arrivals Mix(episode seed, 2t + 1).
+std::uint64_t Mix(std::uint64_t a, std::uint64_t b);
+std::uint64_t HashOf(const std::string& text);
+
+// The phase of every record, by arrival time against the phases' start times.
+std::vector<int> PhaseOfRecords(const std::vector<RequestRecord>& records,
+                                const std::vector<PhaseReport>& phases);
+
+}  // namespace sparseloom::runtime
