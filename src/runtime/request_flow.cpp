@@ -163,7 +163,7 @@ int RequestFlow::Admit(int task, std::int64_t sample, std::int64_t label, double
 }
 
 std::optional<StageWork> RequestFlow::Next(int processor) {
-  std::deque<int>& queue = processors_[static_cast<std::size_t>(processor)].queue;
+  std::vector<int>& queue = processors_[static_cast<std::size_t>(processor)].queue;
   if (queue.empty())
     return std::nullopt;
   auto next = queue.begin();
@@ -306,7 +306,7 @@ void RequestFlow::TakeOut(int processor, const std::string& error, double now_ms
   Processor& p = processors_[static_cast<std::size_t>(processor)];
   p.alive = false;
   events.failed.emplace_back(processor, error);
-  std::deque<int> queued = std::move(p.queue);
+  std::vector<int> queued = std::move(p.queue);
   p.queue.clear();
   for (int slot : queued)
     Park(slot, now_ms, events);

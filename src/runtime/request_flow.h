@@ -162,7 +162,7 @@ class RequestFlow {
   };
   struct Processor {
     std::string name;
-    std::deque<int> queue;  // slots
+    std::vector<int> queue;  // slots; at most max_in_flight, so a vector beats a deque
     bool alive = true;
   };
   void Dispatch(int slot, double now_ms, FlowEvents& events);

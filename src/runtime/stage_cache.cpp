@@ -198,7 +198,7 @@ StageCache::Lease StageCache::Acquire(const StageKey& key) {
 
   Lease lease;
   lease.key_ = key;
-  const auto start = std::chrono::steady_clock::now();
+  std::chrono::steady_clock::time_point start;  // of the wait for another Acquire's load
   bool waited_for_load = false;
   std::unique_lock lock(mutex_);
   while (true) {
@@ -218,6 +218,8 @@ StageCache::Lease StageCache::Acquire(const StageKey& key) {
       }
       // Someone is loading it: wait for that load rather than loading it twice. If that load
       // fails the entry disappears and this loop tries the load itself.
+      if (!waited_for_load)
+        start = std::chrono::steady_clock::now();
       waited_for_load = true;
       changed_.wait(lock);
       continue;
@@ -249,6 +251,19 @@ StageCache::Lease StageCache::Acquire(const StageKey& key) {
   lease.loaded_on_demand_ = true;
   lease.load_ms_ = load_ms;
   return lease;
+}
+
+bool StageCache::Touch(const StageKey& key) {
+  {
+    std::lock_guard lock(mutex_);
+    auto it = entries_.find(key);
+    if (it != entries_.end() && it->second.stage != nullptr) {
+      it->second.last_use = ++clock_;
+      ++stats_.hits;
+      return false;
+    }
+  }
+  return Acquire(key).loaded_on_demand();
 }
 
 void StageCache::Release(const StageKey& key) {

@@ -89,6 +89,11 @@ class StageCache {
   // Throws UsageError when the stage alone exceeds the budget, and what the loader throws.
   Lease Acquire(const StageKey& key);
 
+  // Acquire and release at once, for a user that needs the stage resident for an instant only
+  // (the simulator, whose stages take virtual time): the same accounting and eviction order as
+  // Acquire. Returns whether it was loaded on demand.
+  bool Touch(const StageKey& key);
+
   // Drops every stage not in use (a processor taken out, a task gone).
   void EvictUnused(const std::function<bool(const StageKey&)>& which);
 

@@ -234,15 +234,12 @@ runtime::EpisodeReport Simulator::RunEpisode(const plan::Planner& planner,
         s = s * static_cast<std::int64_t>(V) + v;
       ms += profile.stitch_gap_ms[static_cast<std::size_t>(s)];
     }
-    double load_ms = 0.0;
-    {
-      // Held for an instant only: a lease kept for the stage's virtual duration could leave a
-      // single-threaded loop waiting for room forever under a budget smaller than P stages.
-      runtime::StageCache::Lease lease =
-          cache_->Acquire(runtime::StageKey{work->task, work->stage, work->variant, p});
-      if (lease.loaded_on_demand())
-        load_ms = LoadTimeMs(options.storage, profile.stage_bytes[kv]);
-    }
+    // Resident for an instant only: a lease held for the stage's virtual duration could leave a
+    // single-threaded loop waiting for room forever under a budget smaller than P stages.
+    const double load_ms =
+        cache_->Touch(runtime::StageKey{work->task, work->stage, work->variant, p})
+            ? LoadTimeMs(options.storage, profile.stage_bytes[kv])
+            : 0.0;
     proc.busy = true;
     proc.work = *work;
     proc.start_ms = now;
@@ -258,12 +255,23 @@ runtime::EpisodeReport Simulator::RunEpisode(const plan::Planner& planner,
   // Acts on what the flow produced until nothing is left: fault notices re-plan first (as the
   // real server's callback does), then records are kept (a closed loop resubmits on completion),
   // then idle processors given work start it.
+  // Records by id: ids are given at admission, 0, 1, ..., and every request ends as one record.
   std::vector<runtime::RequestRecord>& records = report.records;
+  auto keep = [&](runtime::RequestRecord& record) {
+    const std::size_t id = static_cast<std::size_t>(record.id);
+    if (id >= records.size())
+      records.resize(std::max(id + 1, 2 * records.size()));
+    records[id] = std::move(record);
+  };
+  std::vector<std::pair<int, std::string>> failed;
+  std::vector<runtime::RequestRecord> done;
+  std::vector<int> woken;
   auto settle = [&] {
     while (!ev.empty() || !to_start.empty()) {
-      std::vector<std::pair<int, std::string>> failed = std::move(ev.failed);
-      std::vector<runtime::RequestRecord> done = std::move(ev.done);
-      std::vector<int> woken = std::move(ev.woken);
+      // Swapped, not moved: the buffers keep their capacity from one event to the next.
+      failed.swap(ev.failed);
+      done.swap(ev.done);
+      woken.swap(ev.woken);
       ev.clear();
       for (std::size_t i = 0; i < failed.size(); ++i)
         replan(true);
@@ -271,7 +279,7 @@ runtime::EpisodeReport Simulator::RunEpisode(const plan::Planner& planner,
         const bool resubmit = serve.arrivals == runtime::ArrivalKind::kClosedLoop && admitting &&
                               record.outcome == runtime::Outcome::kCompleted;
         const int task = record.task;
-        records.push_back(std::move(record));
+        keep(record);
         if (resubmit)
           submit(task, now);
       }
@@ -280,6 +288,9 @@ runtime::EpisodeReport Simulator::RunEpisode(const plan::Planner& planner,
       for (int p : to_start)
         try_start(p);
       to_start.clear();
+      failed.clear();
+      done.clear();
+      woken.clear();
     }
   };
 
@@ -358,9 +369,7 @@ runtime::EpisodeReport Simulator::RunEpisode(const plan::Planner& planner,
   }
   report.duration_ms = now;
   report.counters = flow.counters();
-  std::sort(
-      records.begin(), records.end(),
-      [](const runtime::RequestRecord& a, const runtime::RequestRecord& b) { return a.id < b.id; });
+  records.resize(static_cast<std::size_t>(report.counters.submitted));
   report.phase_of_record = runtime::PhaseOfRecords(records, report.phases);
   return report;
 }
