@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds and runs every test that does not need libtorch (the planner, preloader, request flow,
-# profiler tables, parsers; the simulator once it has tests) under a sanitizer, in its own build
+# profiler tables, parsers, device profiles, cost model and simulator) under a sanitizer, in its own build
 # folder: build-asan (AddressSanitizer + UndefinedBehaviorSanitizer) or build-tsan
 # (ThreadSanitizer). Any report fails the run. docs/reliability.md.
 # Usage: scripts/sanitize.sh asan|tsan [SUMMARY_FILE]
@@ -14,8 +14,8 @@ case $kind in
   *) echo "usage: $0 asan|tsan [SUMMARY_FILE]" >&2; exit 2 ;;
 esac
 build=build-$kind
-tests=(unit_tests plan_tests profile_tests runtime_tests)
-grep -q '^add_executable(sim_tests' tests/CMakeLists.txt && tests+=(sim_tests)
+tests=(unit_tests plan_tests profile_tests runtime_tests sim_tests simulator_tests
+  device_task_profile_tests)
 start=$SECONDS
 mkdir -p "$build"
 if [ ! -f "$build/build.ninja" ]; then
