@@ -4,6 +4,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "cli/bench_command.h"
 #include "cli/plan_command.h"
 #include "cli/profile_command.h"
 #include "cli/run_command.h"
@@ -20,6 +21,7 @@ int main(int argc, char** argv) {
   sparseloom::cli::AddProfileCommand(app);
   sparseloom::cli::AddPlanCommand(app);
   sparseloom::cli::AddRunCommand(app);
+  sparseloom::cli::AddBenchCommand(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
