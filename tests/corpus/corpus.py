@@ -89,3 +89,16 @@ def write_table(zoo_name, out, processors=("cpu0:0:1", "cpu1:1:1"), key="0" * 16
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(table) + "\n")
     return table
+
+
+REPO = pathlib.Path(__file__).resolve().parents[2]
+
+
+def device_profile(name="jetson-agx-orin"):
+    """The shipped device profile devices/NAME.json (docs/devices.md) as a dict, for a case to
+    break and write back with `write_device`."""
+    return json.loads((REPO / "devices" / f"{name}.json").read_text())
+
+
+def write_device(profile, out="device.json"):
+    pathlib.Path(out).write_text(json.dumps(profile, indent=1) + "\n")
