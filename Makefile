@@ -10,7 +10,7 @@ ZOOS ?= zoos
 FUZZ_SECONDS ?= 30
 SUMMARY = $(BUILD)/test-summary.txt
 
-.PHONY: setup build test test-fast test-sanitize fuzz soak demo format format-check clean
+.PHONY: setup build test test-fast test-sanitize fuzz soak demo results format format-check clean
 
 setup:
 	bash scripts/setup.sh
@@ -53,6 +53,14 @@ test-fast: build
 
 demo: build
 	bash scripts/demo.sh $(BUILD) $(ZOOS)
+
+# The paper's comparisons by simulation, on every device profile and on this host (docs/results.md,
+# CSV files and plots in results/bench/), from the zoos and performance tables `make demo` made.
+# About 10 minutes on the 2-core development machine.
+results: build
+	@test -f $(TASKS) || { echo "make results: no task file $(TASKS): run \`make demo\` first (it builds the zoos, profiles them and writes it)"; exit 1; }
+	$(BUILD)/src/sparseloom bench --tasks $(TASKS) --out results/bench --doc docs/results.md \
+	  --python $(PYTHON) --regenerate "make results"
 
 format:
 	clang-format -i $$(git ls-files '*.cpp' '*.h')
