@@ -9,6 +9,7 @@
 #include <iostream>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -26,6 +27,8 @@
 #include "runtime/stage_cache.h"
 #include "runtime/trace.h"
 #include "runtime/workload.h"
+#include "sim/device_profile.h"
+#include "sim/simulator.h"
 #include "zoo/zoo.h"
 
 namespace sparseloom::cli {
@@ -51,6 +54,8 @@ struct RunOptions {
   std::uint64_t seed = 0;
   std::string json;
   std::string trace;
+  bool simulate = false;
+  std::string storage = "devices/host.json";
 };
 
 std::int64_t RssBytes() {
@@ -139,11 +144,12 @@ void PrintRun(const PlannerRun& run, const std::vector<runtime::ServedTask>& tas
          Fixed(s.p95_ms, 2) + " ms", Fixed(s.p99_ms, 2) + " ms", Percent(s.violation_rate()),
          std::to_string(s.episodes_violated) + "/" + std::to_string(s.task_episodes),
          Percent(s.planned_accuracy) + " (" +
-             (s.completed ? Percent(Ratio(s.correct, s.completed)) : std::string("-")) + ")",
+             (s.completed && tasks[t].inputs != nullptr ? Percent(Ratio(s.correct, s.completed))
+                                                        : std::string("-")) +
+             ")",
          s.stitched.empty() ? "-" : s.stitched, PlacementText(s.placement)});
   }
   table.Print(std::cout);
-  (void)tasks;
   if (!run.throughput.empty()) {
     double measured = 0.0, bound = 0.0;
     for (const runtime::ThroughputCheck& c : run.throughput) {
@@ -183,25 +189,29 @@ nlohmann::ordered_json SloJson(const plan::Slo& slo) {
 nlohmann::ordered_json RunJson(const PlannerRun& run,
                                const std::vector<runtime::ServedTask>& tasks) {
   nlohmann::ordered_json summaries = nlohmann::ordered_json::array();
-  for (const runtime::TaskSummary& s : run.summaries) {
-    summaries.push_back({{"task", s.task},
-                         {"requests", s.requests},
-                         {"completed", s.completed},
-                         {"dropped", s.dropped},
-                         {"failed", s.failed},
-                         {"violations", s.violations},
-                         {"violation_rate", s.violation_rate()},
-                         {"task_episodes", s.task_episodes},
-                         {"episodes_violated", s.episodes_violated},
-                         {"served_s", s.served_s},
-                         {"throughput_rps", s.throughput_rps},
-                         {"p50_ms", s.p50_ms},
-                         {"p95_ms", s.p95_ms},
-                         {"p99_ms", s.p99_ms},
-                         {"measured_accuracy", Ratio(s.correct, s.completed)},
-                         {"planned_accuracy", s.planned_accuracy},
-                         {"last_stitched_variant", s.stitched},
-                         {"last_placement", s.placement}});
+  for (std::size_t t = 0; t < run.summaries.size(); ++t) {
+    const runtime::TaskSummary& s = run.summaries[t];
+    summaries.push_back(
+        {{"task", s.task},
+         {"requests", s.requests},
+         {"completed", s.completed},
+         {"dropped", s.dropped},
+         {"failed", s.failed},
+         {"violations", s.violations},
+         {"violation_rate", s.violation_rate()},
+         {"task_episodes", s.task_episodes},
+         {"episodes_violated", s.episodes_violated},
+         {"served_s", s.served_s},
+         {"throughput_rps", s.throughput_rps},
+         {"p50_ms", s.p50_ms},
+         {"p95_ms", s.p95_ms},
+         {"p99_ms", s.p99_ms},
+         {"measured_accuracy", tasks[t].inputs != nullptr
+                                   ? nlohmann::ordered_json(Ratio(s.correct, s.completed))
+                                   : nlohmann::ordered_json()},
+         {"planned_accuracy", s.planned_accuracy},
+         {"last_stitched_variant", s.stitched},
+         {"last_placement", s.placement}});
   }
   nlohmann::ordered_json episodes = nlohmann::ordered_json::array();
   for (std::size_t e = 0; e < run.episodes.size(); ++e) {
@@ -284,13 +294,20 @@ void RunServe(const RunOptions& o) {
   std::vector<runtime::LabelledSet> inputs;
   zoos.reserve(in.file.tasks.size());
   inputs.reserve(in.file.tasks.size());
-  std::cout << "loading " << in.file.tasks.size() << " zoos and their validation sets ...\n"
-            << std::flush;
-  for (const plan::TaskSpec& spec : in.file.tasks) {
-    zoos.push_back(zoo::LoadZoo(spec.zoo_dir));
-    inputs.push_back(runtime::LoadValidationSet(zoos.back(), engine));
+  if (o.simulate) {
+    // No zoo is loaded: the simulator needs the tables only (every task's input set is empty).
+    inputs.resize(in.file.tasks.size());
+    std::cout << "simulating on a virtual clock (docs/simulation.md): stage times are the tables' "
+                 "latencies, no model runs\n";
+  } else {
+    std::cout << "loading " << in.file.tasks.size() << " zoos and their validation sets ...\n"
+              << std::flush;
+    for (const plan::TaskSpec& spec : in.file.tasks) {
+      zoos.push_back(zoo::LoadZoo(spec.zoo_dir));
+      inputs.push_back(runtime::LoadValidationSet(zoos.back(), engine));
+    }
   }
-  if (o.calibrate_handovers) {
+  if (o.calibrate_handovers && !o.simulate) {
     // The table's hand-over cost is a back-to-back dispatch to a busy worker; a request mostly
     // meets an idle one, whose wake-up costs more (much more on a virtual machine).
     const std::vector<double> idle = runtime::MeasureIdleHandoversMs(in.setup);
@@ -313,7 +330,9 @@ void RunServe(const RunOptions& o) {
   for (std::size_t t = 0; t < in.file.tasks.size(); ++t) {
     const plan::TaskProfile& profile = in.profiles[in.table_of_task[t]];
     profiles.push_back(&profile);
-    tasks.push_back({in.file.tasks[t].name, &profile, &inputs[t], in.file.tasks[t].rate_per_s});
+    // Simulated requests carry no input, so no measured accuracy.
+    tasks.push_back({in.file.tasks[t].name, &profile, o.simulate ? nullptr : &inputs[t],
+                     in.file.tasks[t].rate_per_s});
     for (std::int64_t bytes : profile.stage_bytes)
       full_set_bytes += bytes * static_cast<std::int64_t>(in.setup.size());
   }
@@ -384,10 +403,32 @@ void RunServe(const RunOptions& o) {
     serve.pipeline.fault_after_ms = 1000.0 * std::max(0.0, o.fail_after_s);
   }
 
-  runtime::Server server(
-      tasks, in.setup, cache,
-      [&](const engine::Tensor& out) { return engine.ArgmaxLastDim(out).front(); },
-      [&](const engine::Tensor& set, std::int64_t i) { return engine.SliceBatch(set, i, i + 1); });
+  // Served for real on worker threads, or simulated on a virtual clock through the same planning,
+  // request flow and stage cache policy.
+  std::optional<runtime::Server> server;
+  std::unique_ptr<sim::Simulator> simulator;
+  sim::SimOptions sim_options;
+  sim_options.serve = serve;
+  if (o.simulate) {
+    std::vector<sim::SimTask> sim_tasks;
+    for (const runtime::ServedTask& t : tasks)
+      sim_tasks.push_back(sim::SimTask{t.name, t.profile, t.rate_per_s, 1000});
+    std::vector<std::string> names;
+    for (const auto& p : in.setup)
+      names.push_back(p.name);
+    simulator = std::make_unique<sim::Simulator>(sim_tasks, names, budget);
+    if (budget > 0) {
+      // Loads of cold stages cost what this host's storage takes (a device profile's "storage").
+      sim_options.storage = sim::LoadDeviceProfile(o.storage).storage;
+    }
+  } else {
+    server.emplace(
+        tasks, in.setup, cache,
+        [&](const engine::Tensor& out) { return engine.ArgmaxLastDim(out).front(); },
+        [&](const engine::Tensor& set, std::int64_t i) {
+          return engine.SliceBatch(set, i, i + 1);
+        });
+  }
 
   std::cout << episodes.size() << " episode" << (episodes.size() == 1 ? "" : "s") << " ("
             << configs.size() << " SLO configuration" << (configs.size() == 1 ? "" : "s") << " x "
@@ -407,12 +448,20 @@ void RunServe(const RunOptions& o) {
   if (budget > 0) {
     // Hot stages first: frequency over the plans SparseLoom makes for every phase of every
     // episode of this run (docs/runtime.md, "The hot-subgraph preloader").
-    const auto hotness =
-        runtime::HotnessOfEpisodes(tasks, static_cast<int>(in.setup.size()), episodes, serve);
-    cache.SetHotness(runtime::ScoresOf(hotness));
-    const int loaded = cache.Preload(runtime::PreloadSet(hotness, source.expected_bytes, budget));
+    int loaded = 0;
+    std::int64_t resident = 0;
+    if (simulator) {
+      loaded = simulator->PreloadHottest(episodes, serve);
+      resident = simulator->CacheStats().resident_bytes;
+    } else {
+      const auto hotness =
+          runtime::HotnessOfEpisodes(tasks, static_cast<int>(in.setup.size()), episodes, serve);
+      cache.SetHotness(runtime::ScoresOf(hotness));
+      loaded = cache.Preload(runtime::PreloadSet(hotness, source.expected_bytes, budget));
+      resident = cache.ResidentBytes();
+    }
     std::cout << "preloaded the " << loaded << " hottest stages ("
-              << HumanBytes(static_cast<double>(cache.ResidentBytes())) << ") of "
+              << HumanBytes(static_cast<double>(resident)) << ") of "
               << episodes.size() * tasks.size() << " expected plans\n";
   }
 
@@ -423,14 +472,20 @@ void RunServe(const RunOptions& o) {
     const auto start = std::chrono::steady_clock::now();
     if (budget == 0) {
       std::cout << run.planner << ": loading the stages its plans use ...\n" << std::flush;
-      run.warmed = server.Warm(*planner, episodes, serve);
+      run.warmed = simulator ? simulator->Warm(*planner, episodes, serve)
+                             : server->Warm(*planner, episodes, serve);
     }
     for (std::size_t e = 0; e < episodes.size(); ++e) {
       std::cout << run.planner << ": episode " << e + 1 << "/" << episodes.size() << " ("
                 << episodes[e].name << ")\n"
                 << std::flush;
-      run.episodes.push_back(server.RunEpisode(*planner, episodes[e], serve));
-      if (runs.empty() && e == 0 && o.realtime_priority > 0) {
+      if (simulator) {
+        sim_options.keep_stage_spans = !o.trace.empty() && runs.empty() && e == 0;
+        run.episodes.push_back(simulator->RunEpisode(*planner, episodes[e], sim_options));
+      } else {
+        run.episodes.push_back(server->RunEpisode(*planner, episodes[e], serve));
+      }
+      if (runs.empty() && e == 0 && o.realtime_priority > 0 && !simulator) {
         const int rt = run.episodes.back().realtime_workers;
         std::cout << "workers at SCHED_FIFO priority " << o.realtime_priority << ": " << rt
                   << " of " << in.setup.size()
@@ -454,7 +509,7 @@ void RunServe(const RunOptions& o) {
   if (runs.size() > 1)
     PrintComparison(runs);
 
-  const runtime::StageCacheStats stats = cache.Stats();
+  const runtime::StageCacheStats stats = simulator ? simulator->CacheStats() : cache.Stats();
   const std::int64_t rss_end = RssBytes();
   std::cout << "\nmemory: " << HumanBytes(static_cast<double>(stats.resident_bytes))
             << " of stages resident (peak "
@@ -468,7 +523,7 @@ void RunServe(const RunOptions& o) {
             << stats.preloaded << " preloaded\n";
   // The accounted bytes must be memory the process really holds: more than its RSS growth would
   // mean the engine's count (weights, buffers, packed int8) is wrong.
-  if (stats.peak_resident_bytes > rss_end - rss_start) {
+  if (!simulator && stats.peak_resident_bytes > rss_end - rss_start) {
     std::cout << "warning: the stage cache accounts "
               << HumanBytes(static_cast<double>(stats.peak_resident_bytes))
               << " at its peak, more than the process grew ("
@@ -498,6 +553,7 @@ void RunServe(const RunOptions& o) {
       planner_runs.push_back(RunJson(run, tasks));
     const nlohmann::ordered_json out = {
         {"format", "sparseloom-run"},
+        {"simulated", o.simulate},
         {"version", 1},
         {"task_file", in.file.file.string()},
         {"processors", processors},
@@ -591,6 +647,14 @@ void AddRunCommand(CLI::App& app) {
   c->add_flag("!--table-handovers", o->calibrate_handovers,
               "plan with the tables' hand-over costs instead of measuring the wake-up of an idle "
               "worker at start");
+  c->add_flag("--simulate", o->simulate,
+              "serve on a virtual clock instead (docs/simulation.md): the same plans, request "
+              "flow and stage cache policy, each stage taking its table latency; no zoo is "
+              "loaded and no model runs, so accuracy is the tables' only");
+  c->add_option("--storage", o->storage,
+                "--simulate with a cache budget: the device profile whose \"storage\" prices "
+                "the on-demand loads of cold stages")
+      ->capture_default_str();
   c->add_option("--seed", o->seed, "seed of the SLO configurations, orders, arrivals and samples")
       ->capture_default_str();
   c->add_option("--json", o->json, "write the results as JSON (atomically)");

@@ -103,6 +103,36 @@ expect_json trace-json "$tmp/trace.json" \
   'len(d["traceEvents"]) > 0 and any(ev.get("ph") == "X" for ev in d["traceEvents"])
    and all(ev["dur"] >= 0 for ev in d["traceEvents"] if ev.get("ph") == "X")'
 
+# The same runs simulated (docs/simulation.md): no zoo loaded, every request accounted for, and
+# against a real run with the same (table) hand-over costs: the same plans phase by phase and the
+# same requests.
+check simulate-all 0 "^== comparison" -- "$bin" run --tasks "$tmp/tasks.json" --planner all \
+  --slo-configs 2 --phase-s 0.5 --simulate --json "$tmp/sim-all.json"
+expect_output simulate-says-so "^simulating on a virtual clock"
+expect_json simulate-json "$tmp/sim-all.json" \
+  'd["simulated"] is True and len(d["runs"]) == 7
+   and all(t["measured_accuracy"] is None for r in d["runs"] for t in r["tasks"])'
+expect_json simulate-accounted "$tmp/sim-all.json" "$accounted"
+check real-table-handovers 0 "^== SparseLoom" -- "$bin" run --tasks "$tmp/tasks.json" \
+  --slo-configs 2 --phase-s 0.5 --table-handovers --json "$tmp/real1.json"
+check simulate-one 0 "^== SparseLoom" -- "$bin" run --tasks "$tmp/tasks.json" \
+  --slo-configs 2 --phase-s 0.5 --simulate --json "$tmp/sim1.json"
+checks=$((checks + 1))
+if python3 - "$tmp/real1.json" "$tmp/sim1.json" <<'PY'
+import json, sys
+real, sim = (json.load(open(f))["runs"][0] for f in sys.argv[1:3])
+def plans(run):
+    return [[(p["task"], p["stitched_index"], p["placement"]) for p in ph["plan"]]
+            for e in run["episodes"] for ph in e["phases"]]
+def requests(run):
+    return [ph["requests"] for e in run["episodes"] for ph in e["phases"]]
+assert plans(real) == plans(sim), (plans(real), plans(sim))
+assert requests(real) == requests(sim), (requests(real), requests(sim))
+PY
+then echo "ok   simulate-agrees-with-real"
+else echo "FAIL simulate-agrees-with-real"; failures=$((failures + 1))
+fi
+
 # Closed loop: saturation, with the planner's bound beside the measured rate.
 check closed-loop 0 "^closed loop, all tasks present: [0-9.]+ requests/s measured, planner's bound [0-9.]+/s \([0-9.]+%\)$" -- \
   "$bin" run --tasks "$tmp/tasks.json" --arrivals closed --window 2 --phase-s 0.4 --json "$tmp/closed.json"
