@@ -54,7 +54,7 @@ struct BenchOptions {
   std::string placements = "any";
   int slo_configs = 6;
   int orders = 24;
-  double phase_s = 2.0;
+  double phase_s = 1.0;
   double offered_load = 0.0;  // 0: as the task file's rates load the host
   int max_in_flight = 64;
   int closed_configs = 2;
@@ -158,38 +158,42 @@ struct TaskData {
   double rate_per_s = 0.0;
 };
 
-// The load the most accurate original variants put on a platform at the task file's rates, as if
-// each ran whole on its fastest processor and the work spread evenly: Σ_t λ_t d_t / (1000 P).
+// The load the most accurate original variants put on a platform at the task file's rates: each
+// request of task t served whole by one processor, the processors pooled, so that processor p
+// adds 1000 / d_tp requests per second of capacity for t (d_tp: the variant's latency on p):
+// Σ_t λ_t / Σ_p (1000 / d_tp). On identical processors this is Σ_t λ_t d_t / (1000 P); on a SoC
+// whose processors differ, a slow processor adds little.
 double ReferenceLoad(const std::deque<plan::TaskProfile>& profiles,
                      const std::vector<TaskData>& tasks) {
-  double busy = 0.0;
-  std::size_t P = 1;
+  double load = 0.0;
   for (std::size_t t = 0; t < tasks.size(); ++t) {
     const plan::TaskProfile& p = profiles[t];
     const int K = p.num_stages;
     const int V = p.num_variants();
-    P = p.processors.size();
+    const std::size_t P = p.processors.size();
     int best = 0;
-    std::int64_t best_s = 0;
+    std::size_t best_s = 0;
     for (int v = 0; v < V; ++v) {
-      std::int64_t s = 0;
+      std::size_t s = 0;
       for (int k = 0; k < K; ++k)
-        s = s * V + v;
-      if (v == 0 || p.accuracy[static_cast<std::size_t>(s)] > p.accuracy[best_s]) {
+        s = s * static_cast<std::size_t>(V) + static_cast<std::size_t>(v);
+      if (v == 0 || p.accuracy[s] > p.accuracy[best_s]) {
         best = v;
         best_s = s;
       }
     }
-    double fastest = std::numeric_limits<double>::infinity();
+    double capacity_rps = 0.0;
     for (std::size_t q = 0; q < P; ++q) {
       double ms = p.stitch_gap_ms.empty() ? 0.0 : p.stitch_gap_ms[best_s];
       for (int k = 0; k < K; ++k)
         ms += p.stage_latency_ms[static_cast<std::size_t>(k * V + best) * P + q];
-      fastest = std::min(fastest, ms);
+      if (ms > 0.0 && ms < sim::kUnsupportedStageMs)
+        capacity_rps += 1000.0 / ms;
     }
-    busy += tasks[t].rate_per_s * fastest / 1000.0;
+    if (capacity_rps > 0.0)
+      load += tasks[t].rate_per_s / capacity_rps;
   }
-  return busy / static_cast<double>(P);
+  return load;
 }
 
 std::vector<runtime::Episode> MakeEpisodes(const std::vector<runtime::SloConfiguration>& configs,
@@ -233,9 +237,11 @@ class ViolationCounter {
       const runtime::RequestRecord& r = e.records[i];
       if (r.SloMet())
         continue;
+      // The episode's SLO, not the record's: a dropped request never had a route to copy it from.
+      const plan::Slo& slo = e.episode.slos[static_cast<std::size_t>(r.task)];
       if (r.outcome == runtime::Outcome::kCompleted)
-        ++(r.accuracy < r.slo.min_accuracy ? f_.inaccurate : f_.late);
-      if (PlanMissed(e, i))
+        ++(r.accuracy < slo.min_accuracy ? f_.inaccurate : f_.late);
+      if (PlanMissed(e, i, slo))
         ++f_.planned_miss;
     }
   }
@@ -250,7 +256,7 @@ class ViolationCounter {
 
  private:
   // Whether the plan of record i's phase already missed its SLO in the planner's own model.
-  static bool PlanMissed(const runtime::EpisodeReport& e, std::size_t i) {
+  static bool PlanMissed(const runtime::EpisodeReport& e, std::size_t i, const plan::Slo& slo) {
     const runtime::RequestRecord& r = e.records[i];
     if (i >= e.phase_of_record.size())
       return false;
@@ -264,7 +270,7 @@ class ViolationCounter {
     if (at < 0 || at >= static_cast<int>(ph.plan.tasks.size()))
       return false;
     const plan::TaskPlan& tp = ph.plan.tasks[static_cast<std::size_t>(at)];
-    return tp.latency_ms > r.slo.max_latency_ms || tp.accuracy < r.slo.min_accuracy;
+    return tp.latency_ms > slo.max_latency_ms || tp.accuracy < slo.min_accuracy;
   }
 
   const std::vector<runtime::ServedTask>& served_;
@@ -746,7 +752,7 @@ void RunBench(const BenchOptions& o) {
       << "grid x " << o.orders << " arrival orders requested (all T! orders when >= T!); "
       << "Poisson arrivals, " << o.phase_s << " s per phase (virtual time), admission bound "
       << o.max_in_flight << "; rates scaled per platform so that the most accurate original "
-      << "variants would load its processors to " << Fixed(100.0 * target_load, 1) << "% ("
+      << "variants would load its pooled processors to " << Fixed(100.0 * target_load, 1) << "% ("
       << (o.offered_load > 0.0 ? "--offered-load" : "what the task file's rates give the host")
       << "); placement space: " << o.placements << "; seed " << o.seed << ".";
     report.settings = s.str();
@@ -873,8 +879,9 @@ void AddBenchCommand(CLI::App& app) {
       ->check(CLI::Range(0.01, 3600.0));
   c->add_option("--offered-load", o->offered_load,
                 "scale each platform's rates so that every task's most accurate original variant, "
-                "whole on the fastest processor, would load the processors to this fraction on "
-                "average; 0: the load the task file's rates put on the host")
+                "each request whole on one processor, would load the platform's processors "
+                "(pooled: Σ_t rate_t / Σ_p 1000/latency_tp) to this fraction; 0: the load the "
+                "task file's rates put on the host")
       ->capture_default_str()
       ->check(CLI::Range(0.0, 100.0));
   c->add_option("--placements", o->placements,

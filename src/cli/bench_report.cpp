@@ -400,18 +400,29 @@ std::string BenchMarkdown(const BenchReport& report, const std::string& plots_di
     if (t.sampled_s / 60.0 >= kPaperProfilingMin ||
         (t.exhaustive_s > 0.0 &&
          Reduction(t.sampled_s, t.exhaustive_s) < kPaperProfilingReduction)) {
+      std::int64_t sampled_prefixes = 0, exhaustive_prefixes = 0;
+      for (const ProfilingFigures& f : p.profiling) {
+        sampled_prefixes += f.sampled.accuracy_prefixes;
+        exhaustive_prefixes += f.exhaustive.accuracy_prefixes;
+      }
       misses.push_back(
-          "profiling (model) " + Fixed(t.sampled_s / 60.0, 2) + " min with estimators (accuracy " +
-          Fixed(t.accuracy_s / 60.0, 2) + ", stage timing " + Fixed(t.stages_s / 60.0, 2) +
-          ", chains " + Fixed(t.chains_s / 60.0, 2) + ", loads " + Fixed(t.loads_s / 60.0, 2) +
+          "profiling (model): " + Fixed(t.sampled_s / 60.0, 2) +
+          " min with estimators (accuracy sample " + Fixed(t.accuracy_s / 60.0, 2) +
+          ", stage timing " + Fixed(t.stages_s / 60.0, 2) + ", chain sample " +
+          Fixed(t.chains_s / 60.0, 2) + ", loads " + Fixed(t.loads_s / 60.0, 2) +
           ", estimator training " + Fixed(t.estimators_s / 60.0, 2) + ") against " +
-          Fixed(t.exhaustive_s / 60.0, 1) +
-          " min exhaustive: the sample's fixed part (every stage on every processor, every "
-          "original and single substitution) does not shrink with V^K" +
-          (t.exhaustive_s / 60.0 < kPaperExhaustiveMin
-               ? ", and the exhaustive pass of these zoos is shorter than the paper's " +
-                     Fixed(kPaperExhaustiveMin, 0) + " min"
-               : std::string()));
+          Fixed(t.exhaustive_s / 60.0, 1) + " min exhaustive, of which " +
+          Pct(t.exhaustive_s > 0.0 ? t.exhaustive_accuracy_s / t.exhaustive_s : 0.0, 0) +
+          " is the accuracy pass. With prefix sharing the exhaustive accuracy pass needs " +
+          std::to_string(exhaustive_prefixes) + " stage passes over the validation sets against " +
+          "the sample's " + std::to_string(sampled_prefixes) +
+          ", so where accuracy dominates the saving cannot pass " +
+          Pct(exhaustive_prefixes > 0 ? 1.0 - static_cast<double>(sampled_prefixes) /
+                                                  static_cast<double>(exhaustive_prefixes)
+                                      : 0.0,
+              0) +
+          "; the sample's fixed part (every stage timed on every processor) does not shrink "
+          "with V^K either");
     }
     if (misses.empty())
       continue;
@@ -448,10 +459,13 @@ std::string BenchMarkdown(const BenchReport& report, const std::string& plots_di
        << Fixed(p.rate_scale, 3) << " | " << (notes.empty() ? "-" : notes) << " |\n";
   }
   md << "\nRates: each platform's task rates are the task file's times its scale, so that every "
-        "task's most accurate original variant, run whole on the platform's fastest processor, "
-        "would load its processors to "
+        "task's most accurate original variant, each request whole on one processor, would load "
+        "the platform's processors, pooled, to "
      << (report.platforms.empty() ? std::string("-") : Pct(report.platforms.front().offered_load))
-     << " on average: the same pressure on every platform, whatever its speed.\n\n";
+     << " (Σ_t rate_t / Σ_p 1000/latency_tp): the same pressure on every platform, whatever its "
+        "speed. The violation rates depend on this choice (`--offered-load`); a processor too "
+        "slow for a task's SLOs still counts in its capacity, which makes this pressure higher "
+        "on SoCs whose processors differ much.\n\n";
 
   // (a)
   md << "## (a) SLO violations: SparseLoom against the six baselines\n\n"
