@@ -75,6 +75,9 @@ struct PlatformResults {
   int slo_configs = 0;
   int orders = 0;
   std::vector<ViolationFigures> violations;  // SparseLoom first, then the baselines
+  // (a) again at the load the task file's rates put on the host (empty: not run).
+  double host_load = 0.0;
+  std::vector<ViolationFigures> violations_at_host_load;
   int closed_episodes = 0;
   std::vector<ThroughputFigures> throughput;
   std::vector<ProfilingFigures> profiling;

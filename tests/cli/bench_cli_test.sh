@@ -83,8 +83,8 @@ check bench 0 "^wrote $tmp/results.md$" -- "$bin" bench --tasks "$tmp/tasks.json
 echo "     (bench in $((SECONDS - start)) s)"
 checks=$((checks + 1))
 if grep -q "^\[bench\] jetson-agx-orin: memory: 3 budgets" "$tmp/err"; then echo "ok   progress-on-stderr"; else fail "progress-on-stderr"; fi
-for f in violations.csv throughput.csv profiling.csv placement.csv memory.csv violations.png \
-  throughput.png profiling.png placement.png memory.png; do
+for f in violations.csv violations_at_host_load.csv throughput.csv profiling.csv placement.csv \
+  memory.csv violations.png throughput.png profiling.png placement.png memory.png; do
   checks=$((checks + 1))
   if [ -s "$tmp/bench/$f" ]; then echo "ok   wrote-$f"; else fail "wrote-$f: $tmp/bench/$f missing or empty"; fi
 done
