@@ -166,7 +166,7 @@ std::vector<fs::path> WriteBenchCsvs(const BenchReport& report, const fs::path& 
                         "episode_violation_rate", "episodes"});
   std::string m = Row({"platform", "budget_percent", "budget_bytes", "full_set_bytes", "requests",
                        "violations", "violation_rate", "episode_violation_rate", "on_demand_loads",
-                       "load_ms", "evictions", "preloaded", "peak_resident_bytes", "episodes"});
+                       "evictions", "preloaded", "peak_resident_bytes", "episodes"});
   for (const PlatformResults& p : report.platforms) {
     for (const ViolationFigures& f : p.violations) {
       v += Row({p.name, f.planner, std::to_string(f.requests), std::to_string(f.violations),
@@ -202,9 +202,8 @@ std::vector<fs::path> WriteBenchCsvs(const BenchReport& report, const fs::path& 
                 std::to_string(p.full_set_bytes), std::to_string(f.figures.requests),
                 std::to_string(f.figures.violations), Number(f.figures.RequestRate()),
                 Number(f.figures.EpisodeRate()), std::to_string(f.cache.misses),
-                Number(f.cache.load_ms), std::to_string(f.cache.evictions),
-                std::to_string(f.cache.preloaded), std::to_string(f.cache.peak_resident_bytes),
-                std::to_string(p.memory_episodes)});
+                std::to_string(f.cache.evictions), std::to_string(f.cache.preloaded),
+                std::to_string(f.cache.peak_resident_bytes), std::to_string(p.memory_episodes)});
     }
   }
   write("violations.csv", v);
@@ -400,8 +399,7 @@ std::string BenchMarkdown(const BenchReport& report, const std::string& plots_di
       for (const MemoryFigures& f : p.memory) {
         if (f.fraction < m->fraction)
           below = "; at " + Pct(f.fraction, 0) + " it is " + Pct(f.figures.RequestRate()) +
-                  ", with " + std::to_string(f.cache.misses) + " on-demand loads (" +
-                  Fixed(f.cache.load_ms / 1000.0, 1) + " s of loading in all)";
+                  ", with " + std::to_string(f.cache.misses) + " on-demand loads";
       }
       misses.push_back("memory: the smallest budget within " + Fixed(tol, 1) +
                        " pp of preloading everything (" +

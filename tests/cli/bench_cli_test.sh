@@ -41,7 +41,10 @@ import csv, os, sys
 d, doc, expr = sys.argv[1:4]
 def rows(name):
     with open(os.path.join(d, name), newline="") as f:
-        return list(csv.DictReader(f))
+        raw = list(csv.reader(f))
+    if not raw or any(len(r) != len(raw[0]) for r in raw):
+        sys.exit(f"{name}: rows of another length than the header")
+    return [dict(zip(raw[0], r)) for r in raw[1:]]
 v, t, pr, pl, m = (rows(n) for n in ("violations.csv", "throughput.csv", "profiling.csv",
                                      "placement.csv", "memory.csv"))
 md = open(doc).read()
