@@ -56,6 +56,10 @@ std::vector<std::optional<TaskRoute>> RoutesOf(const PhasePlan& phase,
 
 // UsageError unless the episode has one valid SLO per task and its order is a permutation.
 void CheckEpisode(const Episode& episode, std::size_t num_tasks);
+// CheckEpisode, plus the serving options an episode runs under: phase_s > 0, rate_scale > 0, and
+// a closed loop whose windows fit max_in_flight. The server and the simulator both call it.
+void CheckEpisodeOptions(const Episode& episode, const ServeOptions& options,
+                         std::size_t num_tasks);
 
 // Seeds: splitmix64 of a pair and FNV-1a of a name, so that every planner, and the simulator,
 // draws the same arrivals and samples for an episode: the episode's seed is

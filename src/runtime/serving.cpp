@@ -147,24 +147,7 @@ int Server::Warm(const plan::Planner& planner, const std::vector<Episode>& episo
 
 EpisodeReport Server::RunEpisode(const plan::Planner& planner, const Episode& episode,
                                  const ServeOptions& options) {
-  CheckEpisode(episode, tasks_.size());
-  if (!(options.phase_s > 0.0))
-    throw UsageError("phase_s must be > 0");
-  if (options.arrivals == ArrivalKind::kClosedLoop && options.closed_loop_window < 1)
-    throw UsageError("closed_loop_window must be >= 1");
-  if (!(options.rate_scale > 0.0))
-    throw UsageError("rate_scale must be > 0");
-  // A closed loop keeps every window full; one that does not fit the admission bound would have
-  // the tasks arriving last dropped, and (a drop shrinking the window) never served at all.
-  if (options.arrivals == ArrivalKind::kClosedLoop &&
-      static_cast<std::int64_t>(options.closed_loop_window) *
-              static_cast<std::int64_t>(episode.order.size()) >
-          options.pipeline.max_in_flight)
-    throw UsageError("closed loop: " + std::to_string(episode.order.size()) + " tasks x window " +
-                     std::to_string(options.closed_loop_window) +
-                     " requests exceed max_in_flight " +
-                     std::to_string(options.pipeline.max_in_flight) +
-                     "; the tasks arriving last would never be admitted");
+  CheckEpisodeOptions(episode, options, tasks_.size());
 
   EpisodeReport report;
   report.planner = planner.Name();

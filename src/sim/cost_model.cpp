@@ -24,18 +24,18 @@ std::int64_t ElementBytes(engine::DType dtype) {
   return 4;
 }
 
+// Above this level the structured reconstruction (1 − e·s)/(1 − s) would blow up on a stage that
+// is nearly all removed; such a stage is treated as pruned at this level.
+constexpr double kMaxStructuredLevel = 0.99;
+
+}  // namespace
+
 std::int64_t Batch1Bytes(const engine::TensorSpec& spec) {
   std::int64_t elements = 1;
   for (std::size_t i = 1; i < spec.shape.size(); ++i)
     elements *= spec.shape[i];
   return elements * ElementBytes(spec.dtype);
 }
-
-// Above this level the structured reconstruction (1 − e·s)/(1 − s) would blow up on a stage that
-// is nearly all removed; such a stage is treated as pruned at this level.
-constexpr double kMaxStructuredLevel = 0.99;
-
-}  // namespace
 
 StageWork WorkOf(const zoo::Zoo& zoo, std::size_t variant, int stage) {
   if (variant >= zoo.variants.size() || stage < 1 || stage > zoo.num_stages) {

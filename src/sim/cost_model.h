@@ -44,6 +44,9 @@ struct StageWork {
   std::int64_t activation_bytes = 0;  // input + side inputs + output at batch 1
 };
 
+// Bytes of one sample (batch 1) of a tensor of this spec: dimension 0 is the batch.
+std::int64_t Batch1Bytes(const engine::TensorSpec& spec);
+
 // Stage `stage` (1-based) of variant `variant` of `zoo`.
 StageWork WorkOf(const zoo::Zoo& zoo, std::size_t variant, int stage);
 

@@ -8,29 +8,6 @@
 namespace sparseloom::sim {
 namespace {
 
-std::int64_t ElementBytes(engine::DType dtype) {
-  switch (dtype) {
-    case engine::DType::kBFloat16:
-      return 2;
-    case engine::DType::kInt64:
-      return 8;
-    case engine::DType::kBool:
-      return 1;
-    case engine::DType::kFloat32:
-    case engine::DType::kInt32:
-    case engine::DType::kOther:
-      return 4;
-  }
-  return 4;
-}
-
-std::int64_t Batch1Bytes(const engine::TensorSpec& spec) {
-  std::int64_t elements = 1;
-  for (std::size_t i = 1; i < spec.shape.size(); ++i)
-    elements *= std::max<std::int64_t>(spec.shape[i], 1);
-  return elements * ElementBytes(spec.dtype);
-}
-
 // The host profile must describe this zoo: same K, same variant ids in the same order, and
 // vectors of the sizes the planner expects.
 void CheckSameZoo(const zoo::Zoo& zoo, const plan::TaskProfile& host) {

@@ -134,20 +134,7 @@ runtime::EpisodeReport Simulator::RunEpisode(const plan::Planner& planner,
                                              const runtime::Episode& episode,
                                              const SimOptions& options) {
   const runtime::ServeOptions& serve = options.serve;
-  runtime::CheckEpisode(episode, tasks_.size());
-  if (!(serve.phase_s > 0.0))
-    throw UsageError("phase_s must be > 0");
-  if (serve.arrivals == runtime::ArrivalKind::kClosedLoop && serve.closed_loop_window < 1)
-    throw UsageError("closed_loop_window must be >= 1");
-  if (!(serve.rate_scale > 0.0))
-    throw UsageError("rate_scale must be > 0");
-  if (serve.arrivals == runtime::ArrivalKind::kClosedLoop &&
-      static_cast<std::int64_t>(serve.closed_loop_window) *
-              static_cast<std::int64_t>(episode.order.size()) >
-          serve.pipeline.max_in_flight)
-    throw UsageError("closed loop: " + std::to_string(episode.order.size()) + " tasks x window " +
-                     std::to_string(serve.closed_loop_window) + " requests exceed max_in_flight " +
-                     std::to_string(serve.pipeline.max_in_flight));
+  runtime::CheckEpisodeOptions(episode, serve, tasks_.size());
   const int P = static_cast<int>(processors_.size());
   if (serve.pipeline.fault_processor >= P)
     throw UsageError("pipeline: fault_processor " + std::to_string(serve.pipeline.fault_processor) +
@@ -309,12 +296,9 @@ runtime::EpisodeReport Simulator::RunEpisode(const plan::Planner& planner,
 
   const double phase_ms = 1000.0 * serve.phase_s;
   std::vector<std::optional<runtime::PoissonArrivals>> arrivals(tasks_.size());
-  for (std::size_t i = 0; i < episode.order.size(); ++i) {
-    const int joining = episode.order[i];
-    const double phase_start = static_cast<double>(i) * phase_ms;
-    const double phase_end = phase_start + phase_ms;
-    // Everything before the phase's start happens first, then the re-plan at its start.
-    while (!events.empty() && events.top().t < phase_start) {
+  // Every event before `t`, in time order; an arrival schedules its task's next one.
+  auto run_until = [&](double t) {
+    while (!events.empty() && events.top().t < t) {
       const Event e = events.top();
       events.pop();
       if (e.kind == EventKind::kArrival)
@@ -322,6 +306,13 @@ runtime::EpisodeReport Simulator::RunEpisode(const plan::Planner& planner,
                  EventKind::kArrival, e.index);
       handle(e);
     }
+  };
+  for (std::size_t i = 0; i < episode.order.size(); ++i) {
+    const int joining = episode.order[i];
+    const double phase_start = static_cast<double>(i) * phase_ms;
+    const double phase_end = phase_start + phase_ms;
+    // Everything before the phase's start happens first, then the re-plan at its start.
+    run_until(phase_start);
     now = phase_start;
     present.push_back(joining);
     runtime::PhaseReport phase;
@@ -342,14 +333,7 @@ runtime::EpisodeReport Simulator::RunEpisode(const plan::Planner& planner,
       schedule(phase_start + 1000.0 * arrivals[j]->NextGapS(), EventKind::kArrival,
                static_cast<int>(joining));
     }
-    while (!events.empty() && events.top().t < phase_end) {
-      const Event e = events.top();
-      events.pop();
-      if (e.kind == EventKind::kArrival)
-        schedule(e.t + 1000.0 * arrivals[static_cast<std::size_t>(e.index)]->NextGapS(),
-                 EventKind::kArrival, e.index);
-      handle(e);
-    }
+    run_until(phase_end);
     now = phase_end;
     report.phases.back().end_ms = phase_end;
   }
