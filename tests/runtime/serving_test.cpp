@@ -8,6 +8,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -464,10 +465,15 @@ TEST(ServingTest, PlacementOrdersFallBackToAnyMappingWhenTooFewProcessorsAreLeft
   });
   ExpectAccounted(report);
   EXPECT_EQ(report.counters.failed, 0);
-  EXPECT_GE(report.phases[0].replans, 1);
-  for (const PhaseReport& phase : report.phases) {
-    EXPECT_EQ(phase.plan.processors, (std::vector<std::string>{"p1"}));
-    for (const plan::TaskPlan& tp : phase.plan.tasks)
+  // The fault lands in phase 0 unless phase 0's planning or the workers' start ran late (as
+  // under a sanitizer on a loaded machine); from the phase that re-planned on, every plan has
+  // only p1 left and puts both stages there.
+  const auto replanned = std::find_if(report.phases.begin(), report.phases.end(),
+                                      [](const PhaseReport& phase) { return phase.replans >= 1; });
+  ASSERT_NE(replanned, report.phases.end());
+  for (auto phase = replanned; phase != report.phases.end(); ++phase) {
+    EXPECT_EQ(phase->plan.processors, (std::vector<std::string>{"p1"}));
+    for (const plan::TaskPlan& tp : phase->plan.tasks)
       EXPECT_EQ(tp.placement, (std::vector<int>{0, 0}));
   }
 }
