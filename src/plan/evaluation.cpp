@@ -323,8 +323,14 @@ ChoiceCost CostOf(const PlanTask& task, std::int64_t s, std::span<const int> dig
                                        static_cast<std::size_t>(placement[k + 1])];
   const std::size_t index = static_cast<std::size_t>(s);
   cost.latency_ms = stages_ms + handover_ms;
-  if (!profile.stitch_gap_ms.empty())
-    cost.latency_ms += profile.stitch_gap_ms[index];
+  if (!profile.stitch_gap_ms.empty()) {
+    // The gap is time the chain's processors spend (caches, casts): the last stage's processor
+    // carries it, as the simulator charges it, never below zero busy time.
+    const double gap = profile.stitch_gap_ms[index];
+    cost.latency_ms += gap;
+    const std::size_t last = static_cast<std::size_t>(placement[K - 1]);
+    loads[last] = std::max(0.0, loads[last] + gap);
+  }
   for (double& load : loads)
     load = task.rate_per_s * load / 1000.0;
   cost.accuracy = profile.accuracy[index];

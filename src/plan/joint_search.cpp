@@ -516,8 +516,13 @@ CandidateSet CostAllChoices(const PlanTask& task, const TaskSpace& space) {
         loads[placement[k]] += stage;
       }
       double latency = stages + handover_ms[pi];
-      if (has_gap)
-        latency += profile.stitch_gap_ms[index];
+      if (has_gap) {
+        // As CostOf: the last stage's processor carries the gap.
+        const double gap = profile.stitch_gap_ms[index];
+        latency += gap;
+        double& last = loads[placement[K - 1]];
+        last = std::max(0.0, last + gap);
+      }
       for (std::size_t p = 0; p < P; ++p)
         loads[p] = task.rate_per_s * loads[p] / 1000.0;
       set.choices[c] = {s, static_cast<int>(pi)};

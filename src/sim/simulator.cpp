@@ -219,7 +219,7 @@ runtime::EpisodeReport Simulator::RunEpisode(const plan::Planner& planner,
       std::int64_t s = 0;
       for (int v : work->route->variant_of_stage)
         s = s * static_cast<std::int64_t>(V) + v;
-      ms += profile.stitch_gap_ms[static_cast<std::size_t>(s)];
+      ms = std::max(0.0, ms + profile.stitch_gap_ms[static_cast<std::size_t>(s)]);
     }
     // Resident for an instant only: a lease held for the stage's virtual duration could leave a
     // single-threaded loop waiting for room forever under a budget smaller than P stages.
