@@ -4,12 +4,15 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
 #include <map>
 #include <memory>
+#include <numeric>
 #include <optional>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -22,6 +25,7 @@
 #include "engine/torchscript_engine.h"
 #include "runtime/evaluation.h"
 #include "runtime/hotness.h"
+#include "runtime/latency_calibration.h"
 #include "runtime/phase_planning.h"
 #include "runtime/serving.h"
 #include "runtime/stage_cache.h"
@@ -49,7 +53,11 @@ struct RunOptions {
   double fail_after_s = -1.0;
   double latency_headroom = 2.0;
   bool calibrate_handovers = true;
+  bool calibrate_latencies = true;
+  std::string latency_scale;  // "" (measure), one factor, or one per task
+  double calibration_s = 1.0;
   bool queueing_aware = true;
+  double wait_quantile = 0.0;
   int realtime_priority = 10;
   std::uint64_t seed = 0;
   std::string json;
@@ -279,6 +287,106 @@ nlohmann::ordered_json RunJson(const PlannerRun& run,
           {"episodes", episodes}};
 }
 
+// --latency-scale: one factor for every task or one per task (tasks that read the same table
+// must agree). Empty: none given.
+std::vector<double> GivenLatencyScale(const RunOptions& o, const Inputs& in,
+                                      const std::vector<runtime::ServedTask>& tasks) {
+  if (o.latency_scale.empty())
+    return {};
+  const std::size_t T = tasks.size();
+  std::vector<double> given;
+  std::stringstream list(o.latency_scale);
+  for (std::string item; std::getline(list, item, ',');) {
+    std::size_t used = 0;
+    double value = 0.0;
+    try {
+      value = std::stod(item, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    if (used == 0 || used != item.size() || !(value > 0.0) || !std::isfinite(value))
+      throw UsageError("--latency-scale: expected numbers > 0 separated by commas, got \"" + item +
+                       "\" in \"" + o.latency_scale + "\"");
+    given.push_back(value);
+  }
+  if (given.size() != 1 && given.size() != T)
+    throw UsageError("--latency-scale: expected one factor or one per task (" + std::to_string(T) +
+                     "), got " + std::to_string(given.size()));
+  std::vector<double> per_task(T, given.front());
+  if (given.size() == T)
+    per_task = given;
+  for (std::size_t t = 0; t < T; ++t) {
+    for (std::size_t u = 0; u < t; ++u) {
+      if (in.table_of_task[u] == in.table_of_task[t] && per_task[u] != per_task[t])
+        throw UsageError("--latency-scale: tasks '" + tasks[u].name + "' and '" + tasks[t].name +
+                         "' read the same table; give them the same factor");
+    }
+  }
+  return per_task;
+}
+
+// Multiplies every table's stage latencies (and stitch gaps) by its tasks' factor.
+void ApplyLatencyScale(Inputs& in, const std::vector<double>& per_task) {
+  std::vector<bool> done(in.profiles.size(), false);
+  for (std::size_t t = 0; t < per_task.size(); ++t) {
+    const std::size_t j = in.table_of_task[t];
+    if (!done[j] && per_task[t] != 1.0)
+      runtime::ScaleStageLatencies(in.profiles[j], per_task[t]);
+    done[j] = true;
+  }
+}
+
+// Serves one calibration episode (every task in order, `seconds` a phase, the task file's SLOs,
+// SparseLoom's plans) and returns per task how much longer its requests' stages took than the
+// tables say in the last phase, all tasks present (docs/runtime.md, "Serving calibration"). Tasks
+// that read the same table get the factor of the first of them.
+std::vector<double> MeasureLatencyScale(runtime::Server& server, const Inputs& in,
+                                        const std::vector<runtime::ServedTask>& tasks,
+                                        runtime::ServeOptions serve, double seconds) {
+  const std::size_t T = tasks.size();
+  runtime::Episode episode;
+  episode.name = "calibration";
+  for (std::size_t t = 0; t < T; ++t) {
+    episode.slos.push_back(in.file.tasks[t].slo);
+    episode.order.push_back(static_cast<int>(t));
+  }
+  serve.phase_s = seconds;
+  serve.arrivals = runtime::ArrivalKind::kPoisson;
+  serve.pipeline.fault_processor = -1;
+  const auto planner = plan::MakeSparseLoomPlanner();
+  std::cout << "serving calibration: " << Fixed(seconds * static_cast<double>(T), 1)
+            << " s of requests on SparseLoom's plans for the task file's SLOs ...\n"
+            << std::flush;
+  server.Warm(*planner, {episode}, serve);
+  const runtime::EpisodeReport report = server.RunEpisode(*planner, episode, serve);
+  std::vector<const plan::TaskProfile*> profiles;
+  for (const runtime::ServedTask& t : tasks)
+    profiles.push_back(t.profile);
+  // The last phase only: every task present, as the phases that miss most SLOs have them.
+  std::vector<runtime::RequestRecord> last;
+  for (std::size_t i = 0; i < report.records.size(); ++i) {
+    if (report.phase_of_record[i] == static_cast<int>(T) - 1)
+      last.push_back(report.records[i]);
+  }
+  const runtime::LatencyScale c = runtime::ServingLatencyScale(last, profiles);
+  std::vector<double> per_task = c.scale;
+  for (std::size_t t = 0; t < T; ++t) {
+    for (std::size_t u = 0; u < t; ++u) {
+      if (in.table_of_task[u] == in.table_of_task[t]) {
+        per_task[t] = per_task[u];
+        break;
+      }
+    }
+  }
+  std::cout << "serving calibration: stages ran";
+  for (std::size_t t = 0; t < T; ++t)
+    std::cout << (t == 0 ? " " : ", ") << Fixed(per_task[t], 2) << "x (" << tasks[t].name << ", "
+              << c.requests[t] << " requests)";
+  std::cout << " their tables' latencies with every task present; planning and the SLO grid use "
+               "these (--table-latencies: the tables')\n";
+  return per_task;
+}
+
 void RunServe(const RunOptions& o) {
   Inputs in = LoadInputs(o.tasks);
   runtime::ArrivalKind arrivals = runtime::ArrivalKind::kPoisson;
@@ -356,6 +464,48 @@ void RunServe(const RunOptions& o) {
   };
   runtime::StageCache cache(source, budget);
 
+  const auto argmax = [&](const engine::Tensor& out) { return engine.ArgmaxLastDim(out).front(); };
+  const auto sample = [&](const engine::Tensor& set, std::int64_t i) {
+    return engine.SliceBatch(set, i, i + 1);
+  };
+
+  runtime::ServeOptions serve;
+  serve.arrivals = arrivals;
+  serve.phase_s = o.phase_s;
+  serve.closed_loop_window = o.window;
+  serve.rate_scale = o.rate_scale;
+  serve.memory_budget_bytes = in.file.memory_budget_bytes;
+  serve.placements = in.file.placements;
+  serve.seed = o.seed;
+  serve.latency_headroom = o.latency_headroom;
+  serve.queueing_aware = o.queueing_aware;
+  serve.wait_quantile = o.wait_quantile;
+  serve.pipeline.max_in_flight = o.max_in_flight;
+  serve.pipeline.realtime_priority = o.realtime_priority;
+  if (!o.fail_processor.empty()) {
+    const auto it = std::find_if(in.setup.begin(), in.setup.end(),
+                                 [&](const auto& p) { return p.name == o.fail_processor; });
+    if (it == in.setup.end())
+      throw UsageError("--fail-processor: no processor named '" + o.fail_processor +
+                       "' in the setup " + profile::ToString(in.setup));
+    serve.pipeline.fault_processor = static_cast<int>(it - in.setup.begin());
+    serve.pipeline.fault_after_ms = 1000.0 * std::max(0.0, o.fail_after_s);
+  }
+
+  // The stage latencies become those this host serves at, for the planners and for the SLO grid
+  // (which spans the latencies the device delivers, DESIGN.md "Evaluation protocol").
+  std::vector<double> latency_scale = GivenLatencyScale(o, in, tasks);
+  if (latency_scale.empty()) {
+    latency_scale.assign(tasks.size(), 1.0);
+    if (o.calibrate_latencies && !o.simulate) {
+      // Its own cache and server: the run's cache starts empty, with clean statistics.
+      runtime::StageCache calibration_cache(source, 0);
+      runtime::Server calibration(tasks, in.setup, calibration_cache, argmax, sample);
+      latency_scale = MeasureLatencyScale(calibration, in, tasks, serve, o.calibration_s);
+    }
+  }
+  ApplyLatencyScale(in, latency_scale);
+
   // The workload: SLO configurations x arrival orders, the same for every planner.
   std::vector<runtime::SloConfiguration> configs;
   if (o.slo_configs == 0) {
@@ -381,28 +531,6 @@ void RunServe(const RunOptions& o) {
     }
   }
 
-  runtime::ServeOptions serve;
-  serve.arrivals = arrivals;
-  serve.phase_s = o.phase_s;
-  serve.closed_loop_window = o.window;
-  serve.rate_scale = o.rate_scale;
-  serve.memory_budget_bytes = in.file.memory_budget_bytes;
-  serve.placements = in.file.placements;
-  serve.seed = o.seed;
-  serve.latency_headroom = o.latency_headroom;
-  serve.queueing_aware = o.queueing_aware;
-  serve.pipeline.max_in_flight = o.max_in_flight;
-  serve.pipeline.realtime_priority = o.realtime_priority;
-  if (!o.fail_processor.empty()) {
-    const auto it = std::find_if(in.setup.begin(), in.setup.end(),
-                                 [&](const auto& p) { return p.name == o.fail_processor; });
-    if (it == in.setup.end())
-      throw UsageError("--fail-processor: no processor named '" + o.fail_processor +
-                       "' in the setup " + profile::ToString(in.setup));
-    serve.pipeline.fault_processor = static_cast<int>(it - in.setup.begin());
-    serve.pipeline.fault_after_ms = 1000.0 * std::max(0.0, o.fail_after_s);
-  }
-
   // Served for real on worker threads, or simulated on a virtual clock through the same planning,
   // request flow and stage cache policy.
   std::optional<runtime::Server> server;
@@ -422,12 +550,7 @@ void RunServe(const RunOptions& o) {
       sim_options.storage = sim::LoadDeviceProfile(o.storage).storage;
     }
   } else {
-    server.emplace(
-        tasks, in.setup, cache,
-        [&](const engine::Tensor& out) { return engine.ArgmaxLastDim(out).front(); },
-        [&](const engine::Tensor& set, std::int64_t i) {
-          return engine.SliceBatch(set, i, i + 1);
-        });
+    server.emplace(tasks, in.setup, cache, argmax, sample);
   }
 
   std::cout << episodes.size() << " episode" << (episodes.size() == 1 ? "" : "s") << " ("
@@ -561,6 +684,7 @@ void RunServe(const RunOptions& o) {
         {"phase_s", o.phase_s},
         {"rate_scale", o.rate_scale},
         {"seed", o.seed},
+        {"latency_scale", latency_scale},
         {"cache_budget_bytes", budget},
         {"full_zoo_set_bytes", full_set_bytes},
         {"memory",
@@ -644,9 +768,27 @@ void AddRunCommand(CLI::App& app) {
   c->add_flag("!--ignore-queueing", o->queueing_aware,
               "plan against the bare latency budget instead of subtracting each task's expected "
               "queueing wait under the plan (M/G/1 per processor)");
+  c->add_option("--wait-quantile", o->wait_quantile,
+                "plan against this quantile of each task's queueing wait instead of its mean "
+                "(M/M/1 tail on each processor); 0: the mean")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 0.999));
   c->add_flag("!--table-handovers", o->calibrate_handovers,
               "plan with the tables' hand-over costs instead of measuring the wake-up of an idle "
               "worker at start");
+  c->add_flag("!--table-latencies", o->calibrate_latencies,
+              "plan with the tables' stage latencies instead of serving a short calibration "
+              "episode first and using how much longer its stages took than the tables say "
+              "(docs/runtime.md, \"Serving calibration\")");
+  c->add_option("--calibration-s", o->calibration_s,
+                "seconds each phase of the calibration episode admits requests")
+      ->capture_default_str()
+      ->check(CLI::Range(0.05, 60.0));
+  c->add_option("--latency-scale", o->latency_scale,
+                "multiply the tables' stage latencies by this factor instead of measuring it: one "
+                "number for every task or one per task, comma-separated (\"1.6,1.8,1.5,1.7\"); "
+                "with --simulate, replays the factors a real run printed")
+      ->check([](const std::string& text) { return text.empty() ? "empty" : ""; });
   c->add_flag("--simulate", o->simulate,
               "serve on a virtual clock instead (docs/simulation.md): the same plans, request "
               "flow and stage cache policy, each stage taking its table latency; no zoo is "

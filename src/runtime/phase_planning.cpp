@@ -125,13 +125,17 @@ PhasePlan PlanFor(const std::vector<ServedTask>& tasks, const std::vector<int>& 
       const plan::TaskProfile& profile = request.tasks[i].profile.get();
       const double rate = request.tasks[i].rate_per_s;
       const std::size_t V = static_cast<std::size_t>(profile.num_variants());
-      for (std::size_t k = 0; k < tp.variant_of_stage.size(); ++k) {
+      const std::size_t K = tp.variant_of_stage.size();
+      for (std::size_t k = 0; k < K; ++k) {
         const std::size_t p = static_cast<std::size_t>(tp.placement[k]);
-        const double s =
+        double ms =
             profile
                 .stage_latency_ms[(k * V + static_cast<std::size_t>(tp.variant_of_stage[k])) * P +
-                                  p] /
-            1000.0;
+                                  p];
+        if (k + 1 == K && !profile.stitch_gap_ms.empty())  // the last stage carries the gap
+          ms = std::max(0.0,
+                        ms + profile.stitch_gap_ms[static_cast<std::size_t>(tp.stitched_variant)]);
+        const double s = ms / 1000.0;
         rho[p] += rate * s;
         residual[p] += rate * s * s / 2.0;
       }
@@ -141,7 +145,12 @@ PhasePlan PlanFor(const std::vector<ServedTask>& tasks, const std::vector<int>& 
       double w = 0.0;
       for (int p : out.plan.tasks[i].placement) {
         const std::size_t q = static_cast<std::size_t>(p);
-        w += rho[q] < 0.95 ? 1000.0 * residual[q] / (1.0 - rho[q]) : 1e9;
+        double mean = rho[q] < 0.95 ? 1000.0 * residual[q] / (1.0 - rho[q]) : 1e9;
+        if (options.wait_quantile > 0.0 && rho[q] < 0.95)
+          mean *= rho[q] > 1.0 - options.wait_quantile
+                      ? std::log(rho[q] / (1.0 - options.wait_quantile)) / rho[q]
+                      : 0.0;
+        w += mean;
       }
       change = std::max(change, std::abs(w - wait_ms[i]));
       wait_ms[i] = w;
@@ -209,6 +218,8 @@ void CheckEpisodeOptions(const Episode& episode, const ServeOptions& options,
     throw UsageError("closed_loop_window must be >= 1");
   if (!(options.rate_scale > 0.0))
     throw UsageError("rate_scale must be > 0");
+  if (!(options.wait_quantile >= 0.0 && options.wait_quantile < 1.0))
+    throw UsageError("wait_quantile must be in [0, 1)");
   // A closed loop keeps every window full; one that does not fit the admission bound would have
   // the tasks arriving last dropped, and (a drop shrinking the window) never served at all.
   if (options.arrivals == ArrivalKind::kClosedLoop &&

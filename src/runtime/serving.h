@@ -49,6 +49,10 @@ struct ServeOptions {
   // rates and stage latencies) from its latency budget, re-planning until the waits settle
   // (at most 3 rounds).
   bool queueing_aware = true;
+  // > 0: the wait subtracted is this quantile of the wait instead of its mean (an SLO is a bound
+  // on every request, not on the average): the M/G/1 mean scaled by ln(rho / (1 - q)) / rho, the
+  // exponential tail of an M/M/1 queue, on each processor (0 where rho <= 1 - q).
+  double wait_quantile = 0.0;
   std::uint64_t seed = 0;
   PipelineOptions pipeline;
 };

@@ -103,8 +103,21 @@ expect_json trace-json "$tmp/trace.json" \
   'len(d["traceEvents"]) > 0 and any(ev.get("ph") == "X" for ev in d["traceEvents"])
    and all(ev["dur"] >= 0 for ev in d["traceEvents"] if ev.get("ph") == "X")'
 
+# A real run first serves a calibration episode and plans (and draws its SLO grid) with the stage
+# latencies it measured (docs/runtime.md, "Serving calibration"); --table-latencies keeps the
+# tables'.
+expect_output calibration-line "^serving calibration: stages ran [0-9.]+x \(images, [0-9]+ requests\), [0-9.]+x \(text, [0-9]+ requests\)"
+expect_json calibration-json "$tmp/all.json" \
+  'len(d["latency_scale"]) == 2 and all(0 < x < 100 for x in d["latency_scale"])'
+check table-latencies 0 "^== SparseLoom" -- "$bin" run --tasks "$tmp/tasks.json" --phase-s 0.2 \
+  --table-latencies --json "$tmp/table-latencies.json"
+checks=$((checks + 1))
+if grep -q "serving calibration" "$tmp/out"; then fail "table-latencies: calibrated anyway"; else echo "ok   table-latencies-no-calibration"; fi
+expect_json table-latencies-json "$tmp/table-latencies.json" 'd["latency_scale"] == [1.0, 1.0]'
+
 # The same runs simulated (docs/simulation.md): no zoo loaded, every request accounted for, and
-# against a real run with the same (table) hand-over costs: the same plans phase by phase and the
+# against a real run with the same hand-over costs (the tables') and the same stage latencies (the
+# real run's calibration, replayed with --latency-scale): the same plans phase by phase and the
 # same requests.
 check simulate-all 0 "^== comparison" -- "$bin" run --tasks "$tmp/tasks.json" --planner all \
   --slo-configs 2 --phase-s 0.5 --simulate --json "$tmp/sim-all.json"
@@ -115,8 +128,11 @@ expect_json simulate-json "$tmp/sim-all.json" \
 expect_json simulate-accounted "$tmp/sim-all.json" "$accounted"
 check real-table-handovers 0 "^== SparseLoom" -- "$bin" run --tasks "$tmp/tasks.json" \
   --slo-configs 2 --phase-s 0.5 --table-handovers --json "$tmp/real1.json"
+scale=$(python3 -c 'import json,sys; print(",".join(repr(x) for x in json.load(open(sys.argv[1]))["latency_scale"]))' "$tmp/real1.json")
 check simulate-one 0 "^== SparseLoom" -- "$bin" run --tasks "$tmp/tasks.json" \
-  --slo-configs 2 --phase-s 0.5 --simulate --json "$tmp/sim1.json"
+  --slo-configs 2 --phase-s 0.5 --simulate --latency-scale "$scale" --json "$tmp/sim1.json"
+expect_json simulate-replays-scale "$tmp/sim1.json" \
+  "d['latency_scale'] == json.load(open('$tmp/real1.json'))['latency_scale']"
 checks=$((checks + 1))
 if python3 - "$tmp/real1.json" "$tmp/sim1.json" <<'PY'
 import json, sys
@@ -180,6 +196,10 @@ bad bad-arrivals "^error: --arrivals: expected \"poisson\" or \"closed\", got \"
 for budget in lots 0% 150% -3 inf 1e30; do
   bad "bad-cache-budget-$budget" "^error: --cache-budget: expected a percentage of the full zoo set .* got \"$budget\"" \
     --tasks "$tmp/tasks.json" --cache-budget "$budget"
+done
+for scale in 0 -1 x 1,2,3 nan; do
+  bad "bad-latency-scale-$scale" "^error: --latency-scale: expected" --tasks "$tmp/tasks.json" \
+    --latency-scale "$scale"
 done
 bad unknown-fail-processor "^error: --fail-processor: no processor named 'gpu9' in the setup cpu" \
   --tasks "$tmp/tasks.json" --fail-processor gpu9
