@@ -287,6 +287,19 @@ nlohmann::ordered_json RunJson(const PlannerRun& run,
           {"episodes", episodes}};
 }
 
+// Per task: the first task that reads the same table (itself when none before it does).
+std::vector<std::size_t> FirstTaskOfTable(const Inputs& in) {
+  std::vector<std::size_t> first(in.table_of_task.size());
+  for (std::size_t t = 0; t < first.size(); ++t) {
+    first[t] = t;
+    for (std::size_t u = 0; u < t && first[t] == t; ++u) {
+      if (in.table_of_task[u] == in.table_of_task[t])
+        first[t] = u;
+    }
+  }
+  return first;
+}
+
 // --latency-scale: one factor for every task or one per task (tasks that read the same table
 // must agree). Empty: none given.
 std::vector<double> GivenLatencyScale(const RunOptions& o, const Inputs& in,
@@ -315,24 +328,22 @@ std::vector<double> GivenLatencyScale(const RunOptions& o, const Inputs& in,
   std::vector<double> per_task(T, given.front());
   if (given.size() == T)
     per_task = given;
+  const std::vector<std::size_t> first = FirstTaskOfTable(in);
   for (std::size_t t = 0; t < T; ++t) {
-    for (std::size_t u = 0; u < t; ++u) {
-      if (in.table_of_task[u] == in.table_of_task[t] && per_task[u] != per_task[t])
-        throw UsageError("--latency-scale: tasks '" + tasks[u].name + "' and '" + tasks[t].name +
-                         "' read the same table; give them the same factor");
-    }
+    if (per_task[first[t]] != per_task[t])
+      throw UsageError("--latency-scale: tasks '" + tasks[first[t]].name + "' and '" +
+                       tasks[t].name + "' read the same table; give them the same factor");
   }
   return per_task;
 }
 
-// Multiplies every table's stage latencies (and stitch gaps) by its tasks' factor.
+// Scales every table once, by the factor of the first task that reads it
+// (runtime::ScaleStageLatencies; a factor of 1 leaves the table as it is).
 void ApplyLatencyScale(Inputs& in, const std::vector<double>& per_task) {
-  std::vector<bool> done(in.profiles.size(), false);
+  const std::vector<std::size_t> first = FirstTaskOfTable(in);
   for (std::size_t t = 0; t < per_task.size(); ++t) {
-    const std::size_t j = in.table_of_task[t];
-    if (!done[j] && per_task[t] != 1.0)
-      runtime::ScaleStageLatencies(in.profiles[j], per_task[t]);
-    done[j] = true;
+    if (first[t] == t && per_task[t] != 1.0)
+      runtime::ScaleStageLatencies(in.profiles[in.table_of_task[t]], per_task[t]);
   }
 }
 
@@ -370,14 +381,9 @@ std::vector<double> MeasureLatencyScale(runtime::Server& server, const Inputs& i
   }
   const runtime::LatencyScale c = runtime::ServingLatencyScale(last, profiles);
   std::vector<double> per_task = c.scale;
-  for (std::size_t t = 0; t < T; ++t) {
-    for (std::size_t u = 0; u < t; ++u) {
-      if (in.table_of_task[u] == in.table_of_task[t]) {
-        per_task[t] = per_task[u];
-        break;
-      }
-    }
-  }
+  const std::vector<std::size_t> first = FirstTaskOfTable(in);
+  for (std::size_t t = 0; t < T; ++t)
+    per_task[t] = per_task[first[t]];
   std::cout << "serving calibration: stages ran";
   for (std::size_t t = 0; t < T; ++t)
     std::cout << (t == 0 ? " " : ", ") << Fixed(per_task[t], 2) << "x (" << tasks[t].name << ", "
