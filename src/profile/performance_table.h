@@ -17,7 +17,7 @@
 namespace sparseloom::profile {
 
 // Bumped whenever what the profiler measures or how it estimates changes: old tables go stale.
-inline constexpr const char* kProfilerVersion = "2";
+inline constexpr const char* kProfilerVersion = "3";
 inline constexpr int kTableVersion = 1;
 inline constexpr const char* kTableFile = "performance_table.json";
 

@@ -3,7 +3,9 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <future>
 #include <memory>
+#include <mutex>
 #include <random>
 
 #include "common/error.h"
@@ -61,19 +63,19 @@ class Profiler {
   int P() const { return static_cast<int>(o_.processors.size()); }
 
   void PrepareInputs();
-  void MeasureLatencies(PerformanceTable& table, const std::vector<ChainPoint>& chains,
-                        std::map<ChainPoint, double>& chain_ms);
+  double MeasureLatencies(PerformanceTable& table, const std::vector<ChainPoint>& sample,
+                          std::map<ChainPoint, double>& chain_ms,
+                          const std::vector<ChainPoint>& truth,
+                          std::map<ChainPoint, double>& truth_ms);
   void MeasureHandovers(PerformanceTable& table);
-  std::map<ChainPoint, double> MeasureChains(const PerformanceTable& table,
-                                             const std::vector<ChainPoint>& points,
-                                             const std::string& phase);
   void TimeChain(const PerformanceTable& table, const ChainPoint& point, int warmup, int runs,
                  std::vector<double>& samples);
   std::map<std::int64_t, double> MeasureAccuracy(std::vector<std::int64_t> points,
                                                  const std::string& phase);
-  void Accumulate(const std::vector<zoo::StitchedVariant>& list, std::size_t begin, std::size_t end,
-                  int k, const engine::Tensor& x, const std::vector<engine::Tensor>& side,
-                  std::int64_t first_label, std::vector<std::int64_t>& correct);
+  void Accumulate(runtime::ZooStages& stages, const std::vector<zoo::StitchedVariant>& list,
+                  std::size_t begin, std::size_t end, int k, const engine::Tensor& x,
+                  const std::vector<engine::Tensor>& side, std::int64_t first_label,
+                  std::vector<std::int64_t>& correct);
 
   const zoo::Zoo& zoo_;
   engine::Engine& engine_;
@@ -111,11 +113,29 @@ void Profiler::PrepareInputs() {
   });
 }
 
-// Interleaved rounds over every (stage, variant, processor) and every sampled chain: a burst of
-// load from elsewhere on the machine then spreads over all of them instead of inflating a few, and
-// hits stages and the chains they are compared with alike.
-void Profiler::MeasureLatencies(PerformanceTable& table, const std::vector<ChainPoint>& chains,
-                                std::map<ChainPoint, double>& chain_ms) {
+// Interleaved rounds over every (stage, variant, processor) and every sampled chain. A stage is
+// timed as a chain (and the runtime, which interleaves several models) runs it: right after another
+// stage on the same busy core, with its own weights no longer in the core's cache, not as the n-th
+// repetition of itself (1.1-1.3x too fast for chains) nor alone in a job after the worker slept
+// (up to 1.5x too slow). Chains are timed one run each in turn, likewise. A burst of load from
+// elsewhere on the machine also spreads over all of them instead of inflating a few.
+//
+// `truth` (`--exhaustive`): the latency ground truth, timed in the same rounds as the sample, so
+// that both see the machine in the same state (a ground truth measured minutes later saw another
+// level: 1.07 against 1.24 times the stages' sum on one zoo); returns the seconds its runs took.
+double Profiler::MeasureLatencies(PerformanceTable& table, const std::vector<ChainPoint>& sample,
+                                  std::map<ChainPoint, double>& chain_ms,
+                                  const std::vector<ChainPoint>& truth,
+                                  std::map<ChainPoint, double>& truth_ms) {
+  std::vector<ChainPoint> chains = sample;
+  chains.insert(chains.end(), truth.begin(), truth.end());
+  double truth_s = 0.0;
+  auto time_chain = [&](std::size_t c, int warmup, int runs, std::vector<double>& into) {
+    const auto start = Clock::now();
+    TimeChain(table, chains[c], warmup, runs, into);
+    if (c >= sample.size())
+      truth_s += SecondsSince(start);
+  };
   const std::size_t kvp = static_cast<std::size_t>(K() * V() * P());
   table.stage_latency_ms.assign(kvp, 0.0);
   table.stage_latency_p90_ms.assign(kvp, 0.0);
@@ -124,38 +144,59 @@ void Profiler::MeasureLatencies(PerformanceTable& table, const std::vector<Chain
   const int rounds = std::max(1, std::min(o_.stage_runs, o_.latency_rounds));
   std::vector<std::vector<double>> samples(kvp);
   std::vector<std::vector<double>> chain_samples(chains.size());
-  const std::int64_t total =
-      (static_cast<std::int64_t>(kvp) + static_cast<std::int64_t>(chains.size())) * rounds;
+  const std::int64_t total = static_cast<std::int64_t>(kvp) * (1 + o_.stage_runs) +
+                             static_cast<std::int64_t>(chains.size()) * (1 + o_.chain_runs);
   std::int64_t done = 0;
-  for (int round = 0; round < rounds; ++round) {
-    const int runs = Share(o_.stage_runs, rounds, round);
-    const int warmup = round == 0 ? o_.stage_warmup : 1;
-    for (int k = 0; k < K(); ++k) {
-      for (int v = 0; v < V(); ++v) {
-        for (int p = 0; p < P(); ++p) {
-          const auto at = static_cast<std::size_t>((k * V() + v) * P() + p);
-          threads_[static_cast<std::size_t>(p)]->Run([&] {
-            auto stage =
-                stages_[static_cast<std::size_t>(p)]->Get(static_cast<std::size_t>(v), k + 1);
-            const auto& inputs = stage_inputs_[static_cast<std::size_t>(k)];
-            for (int r = -warmup; r < runs; ++r) {
-              const std::size_t i = next_input_++ % n;
-              const auto start = Clock::now();
-              stage->Run(inputs[i], side_inputs_[i]);
-              if (r >= 0)
-                samples[at].push_back(MillisecondsSince(start));
-            }
-            if (p == 0)
-              table.stage_bytes[static_cast<std::size_t>(k * V() + v)] = stage->ResidentBytes();
-          });
-          Report("stage and chain latency", ++done, total);
-        }
+  const std::string phase = "stage and chain latency";
+  // Warm-up: every stage `stage_warmup` times in a row on every processor; its resident bytes.
+  for (int k = 0; k < K(); ++k) {
+    for (int v = 0; v < V(); ++v) {
+      for (int p = 0; p < P(); ++p) {
+        threads_[static_cast<std::size_t>(p)]->Run([&] {
+          auto stage =
+              stages_[static_cast<std::size_t>(p)]->Get(static_cast<std::size_t>(v), k + 1);
+          for (int r = 0; r < o_.stage_warmup; ++r) {
+            const std::size_t i = next_input_++ % n;
+            stage->Run(stage_inputs_[static_cast<std::size_t>(k)][i], side_inputs_[i]);
+          }
+          if (p == 0)
+            table.stage_bytes[static_cast<std::size_t>(k * V() + v)] = stage->ResidentBytes();
+        });
+        Report(phase, ++done, total);
       }
     }
-    for (std::size_t c = 0; c < chains.size(); ++c) {
-      TimeChain(table, chains[c], round == 0 ? o_.chain_warmup : 0,
-                Share(o_.chain_runs, rounds, round), chain_samples[c]);
-      Report("stage and chain latency", ++done, total);
+  }
+  for (std::size_t c = 0; c < chains.size(); ++c) {
+    time_chain(c, o_.chain_warmup, 0, chain_samples[c]);
+    Report(phase, ++done, total);
+  }
+  for (int round = 0; round < rounds; ++round) {
+    for (int r = 0; r < Share(o_.stage_runs, rounds, round); ++r) {
+      for (int p = 0; p < P(); ++p) {
+        // Every stage of every variant in one job, variant by variant: each stage follows another
+        // on a busy core, as in a chain, and not a run of itself.
+        threads_[static_cast<std::size_t>(p)]->Run([&] {
+          for (int v = 0; v < V(); ++v) {
+            for (int k = 0; k < K(); ++k) {
+              const auto at = static_cast<std::size_t>((k * V() + v) * P() + p);
+              auto stage =
+                  stages_[static_cast<std::size_t>(p)]->Get(static_cast<std::size_t>(v), k + 1);
+              const std::size_t i = next_input_++ % n;
+              const auto start = Clock::now();
+              stage->Run(stage_inputs_[static_cast<std::size_t>(k)][i], side_inputs_[i]);
+              samples[at].push_back(MillisecondsSince(start));
+            }
+          }
+        });
+        done += K() * V();
+        Report(phase, done, total);
+      }
+    }
+    for (int r = 0; r < Share(o_.chain_runs, rounds, round); ++r) {
+      for (std::size_t c = 0; c < chains.size(); ++c) {
+        time_chain(c, 0, 1, chain_samples[c]);
+        Report(phase, ++done, total);
+      }
     }
   }
   for (std::size_t at = 0; at < kvp; ++at) {
@@ -163,7 +204,9 @@ void Profiler::MeasureLatencies(PerformanceTable& table, const std::vector<Chain
     table.stage_latency_p90_ms[at] = runtime::Percentile(samples[at], 0.9);
   }
   for (std::size_t c = 0; c < chains.size(); ++c)
-    chain_ms[chains[c]] = runtime::Percentile(chain_samples[c], kLatencyQuantile);
+    (c < sample.size() ? chain_ms : truth_ms)[chains[c]] =
+        runtime::Percentile(chain_samples[c], kLatencyQuantile);
+  return truth_s;
 }
 
 // Handing a boundary to another processor costs one more dispatch to that processor's worker
@@ -222,30 +265,9 @@ void Profiler::TimeChain(const PerformanceTable& table, const ChainPoint& point,
   }
 }
 
-// The same rounds and statistic as the sampled chains, so ground truth and sample agree on what a
-// chain's latency is.
-std::map<ChainPoint, double> Profiler::MeasureChains(const PerformanceTable& table,
-                                                     const std::vector<ChainPoint>& points,
-                                                     const std::string& phase) {
-  const int rounds = std::max(1, std::min(o_.chain_runs, o_.latency_rounds));
-  std::vector<std::vector<double>> samples(points.size());
-  std::int64_t done = 0;
-  for (int round = 0; round < rounds; ++round) {
-    for (std::size_t c = 0; c < points.size(); ++c) {
-      TimeChain(table, points[c], round == 0 ? o_.chain_warmup : 0,
-                Share(o_.chain_runs, rounds, round), samples[c]);
-      Report(phase, ++done, static_cast<std::int64_t>(points.size()) * rounds);
-    }
-  }
-  std::map<ChainPoint, double> out;
-  for (std::size_t c = 0; c < points.size(); ++c)
-    out[points[c]] = runtime::Percentile(samples[c], kLatencyQuantile);
-  return out;
-}
-
 // Depth-first over stitched variants sorted by stage: a shared prefix runs once per batch.
-void Profiler::Accumulate(const std::vector<zoo::StitchedVariant>& list, std::size_t begin,
-                          std::size_t end, int k, const engine::Tensor& x,
+void Profiler::Accumulate(runtime::ZooStages& stages, const std::vector<zoo::StitchedVariant>& list,
+                          std::size_t begin, std::size_t end, int k, const engine::Tensor& x,
                           const std::vector<engine::Tensor>& side, std::int64_t first_label,
                           std::vector<std::int64_t>& correct) {
   const auto uk = static_cast<std::size_t>(k);
@@ -254,9 +276,9 @@ void Profiler::Accumulate(const std::vector<zoo::StitchedVariant>& list, std::si
     std::size_t j = i;
     while (j < end && list[j].variant_of_stage[uk] == v)
       ++j;
-    const engine::Tensor y = stages_[0]->Get(v, k + 1)->Run(x, side);
+    const engine::Tensor y = stages.Get(v, k + 1)->Run(x, side);
     if (k + 1 < K()) {
-      Accumulate(list, i, j, k + 1, y, side, first_label, correct);
+      Accumulate(stages, list, i, j, k + 1, y, side, first_label, correct);
     } else {
       const std::vector<std::int64_t> predicted = engine_.ArgmaxLastDim(y);
       std::int64_t hits = 0;
@@ -269,6 +291,9 @@ void Profiler::Accumulate(const std::vector<zoo::StitchedVariant>& list, std::si
   }
 }
 
+// Groups of stitched variants that share stage 1 are spread over every processor's worker (the
+// largest first, each worker taking the next when it is free), so an accuracy run uses every
+// processor; each group runs on one worker with that processor's stages.
 std::map<std::int64_t, double> Profiler::MeasureAccuracy(std::vector<std::int64_t> points,
                                                          const std::string& phase) {
   std::sort(points.begin(), points.end());  // mixed-radix order = sorted by stage 1, 2, ...
@@ -277,26 +302,48 @@ std::map<std::int64_t, double> Profiler::MeasureAccuracy(std::vector<std::int64_
     list.push_back(zoo::StitchedAt(zoo_, s));
   std::vector<std::int64_t> correct(list.size(), 0);
   const std::int64_t n = validation_.size;
-  // One group per stage-1 variant, so progress moves in steps of about 1/V.
-  std::size_t done = 0;
+  std::vector<std::pair<std::size_t, std::size_t>> groups;  // [begin, end) per stage-1 variant
   for (std::size_t begin = 0; begin < list.size();) {
     std::size_t end = begin;
     while (end < list.size() && list[end].variant_of_stage[0] == list[begin].variant_of_stage[0])
       ++end;
-    threads_[0]->Run([&] {
+    groups.emplace_back(begin, end);
+    begin = end;
+  }
+  std::stable_sort(groups.begin(), groups.end(), [](const auto& a, const auto& b) {
+    return a.second - a.first > b.second - b.first;
+  });
+  std::mutex mutex;
+  std::size_t next_group = 0;
+  std::int64_t done = 0;
+  auto work = [&](std::size_t p) {
+    for (;;) {
+      std::pair<std::size_t, std::size_t> group;
+      {
+        std::lock_guard lock(mutex);
+        if (next_group == groups.size())
+          return;
+        group = groups[next_group++];
+      }
       for (std::int64_t b = 0; b < n; b += o_.accuracy_batch) {
         const std::int64_t e = std::min(n, b + o_.accuracy_batch);
         std::vector<engine::Tensor> side;
         for (const auto& t : validation_.side)
           side.push_back(engine_.SliceBatch(t, b, e));
-        Accumulate(list, begin, end, 0, engine_.SliceBatch(validation_.input, b, e), side, b,
-                   correct);
+        Accumulate(*stages_[p], list, group.first, group.second, 0,
+                   engine_.SliceBatch(validation_.input, b, e), side, b, correct);
       }
-    });
-    done = end;
-    Report(phase, static_cast<std::int64_t>(done), static_cast<std::int64_t>(list.size()));
-    begin = end;
-  }
+      std::lock_guard lock(mutex);
+      done += static_cast<std::int64_t>(group.second - group.first);
+      Report(phase, done, static_cast<std::int64_t>(list.size()));
+    }
+  };
+  std::vector<std::future<void>> running;
+  for (std::size_t p = 0; p < threads_.size(); ++p)
+    running.push_back(std::async(std::launch::async,
+                                 [this, &work, p] { threads_[p]->Run([&work, p] { work(p); }); }));
+  for (auto& r : running)
+    r.get();
   std::map<std::int64_t, double> out;
   for (std::size_t i = 0; i < points.size(); ++i)
     out[points[i]] = n == 0 ? 0.0 : static_cast<double>(correct[i]) / static_cast<double>(n);
@@ -323,21 +370,66 @@ PerformanceTable Profiler::Run() {
       4, static_cast<std::int64_t>(std::ceil(o_.chain_fraction * static_cast<double>(stitched))));
   const std::vector<ChainPoint> chain_sample =
       ChainSample(zoo_, placements, per_placement, o_.seed);
+  // `exhaustive`: the latency ground truth, every (stitched variant, placement) or a uniform random
+  // subset whose time is extrapolated to all, in the same rounds as the sample.
+  std::vector<ChainPoint> all_chains;
+  for (std::int64_t s = 0; s < stitched; ++s) {
+    for (std::int64_t q = 0; q < placements; ++q)
+      all_chains.emplace_back(s, q);
+  }
+  std::vector<ChainPoint> truth_chains;
+  if (o_.exhaustive) {
+    truth_chains = all_chains;
+    if (o_.exhaustive_chains >= 0 &&
+        o_.exhaustive_chains < static_cast<std::int64_t>(all_chains.size())) {
+      std::mt19937_64 rng(o_.seed + 2);
+      std::shuffle(truth_chains.begin(), truth_chains.end(), rng);
+      truth_chains.resize(static_cast<std::size_t>(o_.exhaustive_chains));
+      std::sort(truth_chains.begin(), truth_chains.end());
+    }
+  }
   LatencyTraining latency_training;
-  MeasureLatencies(table, chain_sample, latency_training.measured);
+  std::map<ChainPoint, double> truth_latency;
+  const double truth_chains_s =
+      MeasureLatencies(table, chain_sample, latency_training.measured, truth_chains, truth_latency);
   MeasureHandovers(table);
-  table.time.stages_s = SecondsSince(start);
+  table.time.stages_s = SecondsSince(start) - truth_chains_s;
 
-  // 2. Accuracy: originals and single substitutions, then random stitched variants while the
-  // budget lasts.
+  // 2. Accuracy: single substitutions into the reference, then random stitched variants while the
+  // budget lasts. The originals' accuracies are the manifest's (the builder measured every variant
+  // on this validation set); the reference, measured as a single substitution, checks that they
+  // agree, and the originals are measured too when it does not.
   auto phase_start = Clock::now();
   AccuracyTraining accuracy_training;
   accuracy_training.reference = ReferenceVariant(zoo_);
   const std::vector<std::int64_t> structured =
       StructuredAccuracySample(zoo_, accuracy_training.reference);
-  accuracy_training.measured = MeasureAccuracy(structured, "accuracy sample");
-  const double per_point = SecondsSince(phase_start) / static_cast<double>(structured.size());
-  const double left_s = o_.budget_minutes * 60.0 - SecondsSince(start);
+  const auto original_index = [&](std::size_t v) {
+    return zoo::IndexOf(zoo_, {std::vector<std::size_t>(static_cast<std::size_t>(K()), v)});
+  };
+  std::vector<std::int64_t> to_measure;
+  std::vector<std::int64_t> originals;
+  for (std::int64_t s : structured) {
+    const zoo::StitchedVariant sv = zoo::StitchedAt(zoo_, s);
+    const bool original = std::all_of(sv.variant_of_stage.begin(), sv.variant_of_stage.end(),
+                                      [&](std::size_t v) { return v == sv.variant_of_stage[0]; });
+    (original && sv.variant_of_stage[0] != accuracy_training.reference ? originals : to_measure)
+        .push_back(s);
+  }
+  accuracy_training.measured = MeasureAccuracy(to_measure, "accuracy sample");
+  const double reference_gap =
+      std::abs(accuracy_training.measured.at(original_index(accuracy_training.reference)) -
+               zoo_.variants[accuracy_training.reference].accuracy);
+  if (validation_.size > 0 && reference_gap * static_cast<double>(validation_.size) <= 0.5) {
+    for (std::int64_t s : originals)
+      accuracy_training.measured[s] =
+          zoo_.variants[zoo::StitchedAt(zoo_, s).variant_of_stage[0]].accuracy;
+  } else {
+    for (const auto& [s, a] : MeasureAccuracy(originals, "accuracy sample (originals)"))
+      accuracy_training.measured[s] = a;
+  }
+  const double per_point = SecondsSince(phase_start) / static_cast<double>(to_measure.size());
+  const double left_s = o_.budget_minutes * 60.0 - (SecondsSince(start) - truth_chains_s);
   const auto cap =
       static_cast<std::int64_t>(std::ceil(o_.max_random_fraction * static_cast<double>(stitched)));
   const std::int64_t random_count = std::clamp<std::int64_t>(
@@ -356,11 +448,6 @@ PerformanceTable Profiler::Run() {
     all_stitched[static_cast<std::size_t>(s)] = s;
   const Estimate accuracy =
       EstimateAccuracy(zoo_, accuracy_training, all_stitched, o_.accuracy_model);
-  std::vector<ChainPoint> all_chains;
-  for (std::int64_t s = 0; s < stitched; ++s) {
-    for (std::int64_t q = 0; q < placements; ++q)
-      all_chains.emplace_back(s, q);
-  }
   const Estimate latency =
       EstimateLatency(zoo_, table, latency_training, all_chains, o_.latency_model);
   table.accuracy = accuracy.value;
@@ -383,31 +470,20 @@ PerformanceTable Profiler::Run() {
   if (!o_.exhaustive)
     return table;
 
-  // 4. Ground truth: every stitched variant (and every placement, or a uniform random subset of
-  // them whose time is extrapolated to all); the estimators checked on the points they never saw.
+  // 4. Ground truth: every stitched variant's accuracy (the chains were measured after step 1); the
+  // estimators checked on the points they never saw.
   phase_start = Clock::now();
   const std::map<std::int64_t, double> all_accuracy =
-      MeasureAccuracy(all_stitched, "exhaustive accuracy");
+      o_.exhaustive_accuracy ? MeasureAccuracy(all_stitched, "exhaustive accuracy")
+                             : std::map<std::int64_t, double>{};
   const double exhaustive_accuracy_s = SecondsSince(phase_start);
-  std::vector<ChainPoint> truth_chains = all_chains;
-  if (o_.exhaustive_chains >= 0 &&
-      o_.exhaustive_chains < static_cast<std::int64_t>(all_chains.size())) {
-    std::mt19937_64 rng(o_.seed + 2);
-    std::shuffle(truth_chains.begin(), truth_chains.end(), rng);
-    truth_chains.resize(static_cast<std::size_t>(o_.exhaustive_chains));
-    std::sort(truth_chains.begin(), truth_chains.end());
-  }
-  phase_start = Clock::now();
-  const std::map<ChainPoint, double> truth_latency =
-      MeasureChains(table, truth_chains, "exhaustive chain latency");
-  const double chains_s = SecondsSince(phase_start);
   table.time.exhaustive_s =
       exhaustive_accuracy_s + (truth_chains.empty()
                                    ? 0.0
-                                   : chains_s * static_cast<double>(all_chains.size()) /
+                                   : truth_chains_s * static_cast<double>(all_chains.size()) /
                                          static_cast<double>(truth_chains.size()));
   HeldOutCheck check;
-  for (std::int64_t s = 0; s < stitched; ++s) {
+  for (std::int64_t s = 0; s < stitched && !all_accuracy.empty(); ++s) {
     const auto us = static_cast<std::size_t>(s);
     const double truth = all_accuracy.at(s);
     if (!table.accuracy_measured[us]) {
@@ -440,7 +516,7 @@ PerformanceTable Profiler::Run() {
     check.latency_baseline_mape /= check.latency_points;
   }
   table.held_out = check;
-  table.exhaustive = truth_chains.size() == all_chains.size();
+  table.exhaustive = o_.exhaustive_accuracy && truth_chains.size() == all_chains.size();
   return table;
 }
 

@@ -23,7 +23,7 @@ struct ProfileOptions {
   // Wall-time budget for the sampled profile; random accuracy points are added while it lasts.
   double budget_minutes = 5.0;
   // Most random stitched variants measured for accuracy, as a fraction of V^K.
-  double max_random_fraction = 0.02;
+  double max_random_fraction = 0.01;
   // Chains measured per placement, as a fraction of V^K (at least 4 per placement).
   double chain_fraction = 0.01;
   int stage_runs = 30;  // timed batch-1 runs per (stage, variant, processor)
@@ -36,6 +36,9 @@ struct ProfileOptions {
   // measures; -1: all of them. Fewer: a uniform random subset, and the exhaustive time is
   // extrapolated to all chains from it (accuracy ground truth is always complete).
   std::int64_t exhaustive_chains = -1;
+  // `exhaustive` only: false measures the latency ground truth alone (no exhaustive accuracy run;
+  // the accuracy estimator is not checked).
+  bool exhaustive_accuracy = true;
   int latency_inputs = 16;  // validation samples cycled through (never one repeated input)
   std::int64_t accuracy_batch = 250;
   std::uint64_t seed = 0;
