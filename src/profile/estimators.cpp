@@ -39,12 +39,6 @@ double Ratio(double a, double b) {
   return b > 0.0 ? a / b : 1.0;
 }
 
-zoo::StitchedVariant Original(const zoo::Zoo& zoo, std::size_t v) {
-  zoo::StitchedVariant s;
-  s.variant_of_stage.assign(static_cast<std::size_t>(zoo.num_stages), v);
-  return s;
-}
-
 double MeasuredAt(const zoo::Zoo& zoo, const AccuracyTraining& training,
                   const zoo::StitchedVariant& s) {
   auto it = training.measured.find(zoo::IndexOf(zoo, s));
@@ -61,7 +55,7 @@ std::vector<double> Drops(const zoo::Zoo& zoo, const AccuracyTraining& training,
                           const zoo::StitchedVariant& s, double reference_accuracy) {
   std::vector<double> drops;
   for (std::size_t k = 0; k < s.variant_of_stage.size(); ++k) {
-    zoo::StitchedVariant single = Original(zoo, training.reference);
+    zoo::StitchedVariant single = zoo::Original(zoo, training.reference);
     single.variant_of_stage[k] = s.variant_of_stage[k];
     drops.push_back(MeasuredAt(zoo, training, single) - reference_accuracy);
   }
@@ -158,13 +152,13 @@ std::vector<std::string> AccuracyFeatureNames(int num_stages) {
 
 double AdditiveAccuracy(const zoo::Zoo& zoo, const AccuracyTraining& training,
                         const zoo::StitchedVariant& s) {
-  const double ref = MeasuredAt(zoo, training, Original(zoo, training.reference));
+  const double ref = MeasuredAt(zoo, training, zoo::Original(zoo, training.reference));
   return BaseAccuracy(AccuracyBase::kAdditive, 0.0, ref, Drops(zoo, training, s, ref));
 }
 
 std::vector<float> AccuracyFeatures(const zoo::Zoo& zoo, const AccuracyTraining& training,
                                     const zoo::StitchedVariant& s) {
-  const double ref = MeasuredAt(zoo, training, Original(zoo, training.reference));
+  const double ref = MeasuredAt(zoo, training, zoo::Original(zoo, training.reference));
   const std::vector<double> drops = Drops(zoo, training, s, ref);
   std::vector<float> f;
   double sum = 0.0, product = ref, min_drop = 0.0;
@@ -174,7 +168,7 @@ std::vector<float> AccuracyFeatures(const zoo::Zoo& zoo, const AccuracyTraining&
     const zoo::StageInfo& info = zoo.variants[v].stages[k];
     const zoo::StageInfo& base = zoo.variants[training.reference].stages[k];
     f.push_back(static_cast<float>(drops[k]));
-    f.push_back(static_cast<float>(MeasuredAt(zoo, training, Original(zoo, v)) - ref));
+    f.push_back(static_cast<float>(MeasuredAt(zoo, training, zoo::Original(zoo, v)) - ref));
     f.push_back(PrecisionCode(info.precision));
     f.push_back(SparsityCode(info.sparsity_kind));
     f.push_back(static_cast<float>(info.sparsity_level));
@@ -238,7 +232,7 @@ Estimate EstimateAccuracy(const zoo::Zoo& zoo, const AccuracyTraining& training,
                           const std::vector<std::int64_t>& points, const BoostingOptions& options,
                           const std::vector<AccuracyModel>& only) {
   const double chance = ChanceAccuracy(zoo);
-  const double ref = MeasuredAt(zoo, training, Original(zoo, training.reference));
+  const double ref = MeasuredAt(zoo, training, zoo::Original(zoo, training.reference));
   const auto base_of = [&](AccuracyBase base, const zoo::StitchedVariant& s) {
     return BaseAccuracy(base, chance, ref, Drops(zoo, training, s, ref));
   };

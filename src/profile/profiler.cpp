@@ -404,26 +404,23 @@ PerformanceTable Profiler::Run() {
   accuracy_training.reference = ReferenceVariant(zoo_);
   const std::vector<std::int64_t> structured =
       StructuredAccuracySample(zoo_, accuracy_training.reference);
-  const auto original_index = [&](std::size_t v) {
-    return zoo::IndexOf(zoo_, {std::vector<std::size_t>(static_cast<std::size_t>(K()), v)});
-  };
+  const std::size_t reference = accuracy_training.reference;
   std::vector<std::int64_t> to_measure;
-  std::vector<std::int64_t> originals;
+  std::vector<std::int64_t> originals;  // every original but the reference
   for (std::int64_t s : structured) {
     const zoo::StitchedVariant sv = zoo::StitchedAt(zoo_, s);
-    const bool original = std::all_of(sv.variant_of_stage.begin(), sv.variant_of_stage.end(),
-                                      [&](std::size_t v) { return v == sv.variant_of_stage[0]; });
-    (original && sv.variant_of_stage[0] != accuracy_training.reference ? originals : to_measure)
-        .push_back(s);
+    (sv.IsOriginal() && sv.variant_of_stage[0] != reference ? originals : to_measure).push_back(s);
   }
   accuracy_training.measured = MeasureAccuracy(to_measure, "accuracy sample");
   const double reference_gap =
-      std::abs(accuracy_training.measured.at(original_index(accuracy_training.reference)) -
-               zoo_.variants[accuracy_training.reference].accuracy);
+      std::abs(accuracy_training.measured.at(zoo::IndexOf(zoo_, zoo::Original(zoo_, reference))) -
+               zoo_.variants[reference].accuracy);
   if (validation_.size > 0 && reference_gap * static_cast<double>(validation_.size) <= 0.5) {
-    for (std::int64_t s : originals)
-      accuracy_training.measured[s] =
-          zoo_.variants[zoo::StitchedAt(zoo_, s).variant_of_stage[0]].accuracy;
+    for (std::size_t v = 0; v < zoo_.variants.size(); ++v) {
+      if (v != reference)  // the reference keeps its measured value
+        accuracy_training.measured[zoo::IndexOf(zoo_, zoo::Original(zoo_, v))] =
+            zoo_.variants[v].accuracy;
+    }
   } else {
     for (const auto& [s, a] : MeasureAccuracy(originals, "accuracy sample (originals)"))
       accuracy_training.measured[s] = a;

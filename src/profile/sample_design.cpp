@@ -29,7 +29,7 @@ std::vector<std::int64_t> StructuredAccuracySample(const zoo::Zoo& zoo, std::siz
   };
   const auto k = static_cast<std::size_t>(zoo.num_stages);
   for (std::size_t v = 0; v < zoo.variants.size(); ++v)
-    add({std::vector<std::size_t>(k, v)});
+    add(zoo::Original(zoo, v));
   for (std::size_t stage = 0; stage < k; ++stage) {
     for (std::size_t v = 0; v < zoo.variants.size(); ++v) {
       zoo::StitchedVariant s{std::vector<std::size_t>(k, reference)};

@@ -6,6 +6,12 @@
 
 namespace sparseloom::zoo {
 
+StitchedVariant Original(const Zoo& zoo, std::size_t v) {
+  StitchedVariant s;
+  s.variant_of_stage.assign(static_cast<std::size_t>(zoo.num_stages), v);
+  return s;
+}
+
 bool StitchedVariant::IsOriginal() const {
   for (std::size_t v : variant_of_stage) {
     if (v != variant_of_stage.front())

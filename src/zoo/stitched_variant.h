@@ -24,6 +24,8 @@ std::string ToString(const Zoo& zoo, const StitchedVariant& s);
 // The i-th stitched variant in mixed-radix order (stage 1 varies slowest), i < zoo.StitchedCount().
 StitchedVariant StitchedAt(const Zoo& zoo, std::int64_t index);
 std::int64_t IndexOf(const Zoo& zoo, const StitchedVariant& s);
+// Variant v whole: every stage from v.
+StitchedVariant Original(const Zoo& zoo, std::size_t v);
 std::vector<StitchedVariant> EnumerateStitched(const Zoo& zoo);
 
 }  // namespace sparseloom::zoo

@@ -77,9 +77,7 @@ ProfileOptions QuickOptions() {
 }
 
 double OriginalAccuracy(const zoo::Zoo& z, const PerformanceTable& t, std::size_t v) {
-  zoo::StitchedVariant original;
-  original.variant_of_stage.assign(static_cast<std::size_t>(z.num_stages), v);
-  return t.accuracy[static_cast<std::size_t>(zoo::IndexOf(z, original))];
+  return t.accuracy[static_cast<std::size_t>(zoo::IndexOf(z, zoo::Original(z, v)))];
 }
 
 TEST(Profiler, TakesTheOriginalsFromTheManifestOnlyWhenItsReferenceAccuracyIsRight) {
