@@ -212,7 +212,7 @@ void RunProfile(const ProfileCommandOptions& o) {
     std::optional<profile::PerformanceTable> fresh;
     if (!o.force)
       fresh = profile::LoadFreshTable(file, key);
-    if (fresh && (!o.exhaustive || fresh->held_out.has_value())) {
+    if (fresh && profile::HoldsGroundTruth(*fresh, o.exhaustive, o.exhaustive_latency_only)) {
       std::cerr << z.task << ": " << file.string() << " is up to date (key " << key << ")\n";
       summary.table = std::move(*fresh);
       summary.reused = true;

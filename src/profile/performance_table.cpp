@@ -340,6 +340,15 @@ std::optional<PerformanceTable> LoadFreshTable(const std::filesystem::path& file
   return table;
 }
 
+bool HoldsGroundTruth(const PerformanceTable& table, bool exhaustive, bool latency_only) {
+  if (!exhaustive)
+    return true;
+  if (!table.held_out)
+    return false;
+  return latency_only || std::all_of(table.accuracy_measured.begin(), table.accuracy_measured.end(),
+                                     [](std::uint8_t m) { return m != 0; });
+}
+
 plan::TaskProfile ToTaskProfile(const PerformanceTable& t) {
   t.CheckShape();
   plan::TaskProfile profile;

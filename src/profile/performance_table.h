@@ -108,6 +108,11 @@ PerformanceTable LoadPerformanceTable(const std::filesystem::path& file);
 std::optional<PerformanceTable> LoadFreshTable(const std::filesystem::path& file,
                                                const std::string& key);
 
+// Whether a fresh table already holds the ground truth `sparseloom profile` was asked for: any
+// table when none was asked; with `exhaustive`, one checked against a ground truth (held_out) that
+// measured every accuracy, or, with `latency_only`, any checked one.
+bool HoldsGroundTruth(const PerformanceTable& table, bool exhaustive, bool latency_only);
+
 // What the planner consumes. stitch_gap_ms[s] is the mean over placements of
 // latency - (Σ stages + Σ hand-overs), so the planner's additive model reproduces the table on
 // average over placements.

@@ -132,6 +132,19 @@ TEST(PerformanceTable, StaleKeyForcesReprofiling) {
   EXPECT_FALSE(LoadFreshTable(dir / "missing.json", key).has_value());
 }
 
+TEST(PerformanceTable, OnlyATableWithTheAskedGroundTruthIsReused) {
+  PerformanceTable t = SmallTable();  // some accuracies estimated, no held-out check
+  EXPECT_TRUE(HoldsGroundTruth(t, false, false));
+  EXPECT_FALSE(HoldsGroundTruth(t, true, false));
+  EXPECT_FALSE(HoldsGroundTruth(t, true, true));
+  t.held_out = HeldOutCheck{};  // made by --exhaustive-latency-only
+  EXPECT_TRUE(HoldsGroundTruth(t, true, true));
+  EXPECT_FALSE(HoldsGroundTruth(t, true, false));
+  std::fill(t.accuracy_measured.begin(), t.accuracy_measured.end(), 1);  // by --exhaustive
+  EXPECT_TRUE(HoldsGroundTruth(t, true, false));
+  EXPECT_TRUE(HoldsGroundTruth(t, true, true));
+}
+
 TEST(PerformanceTable, TruncatedFileIsAClearError) {
   const auto dir = TempDir("truncated");
   SavePerformanceTable(SmallTable(), dir / kTableFile);
