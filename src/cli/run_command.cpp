@@ -229,17 +229,36 @@ nlohmann::ordered_json RunJson(const PlannerRun& run,
       slos[tasks[t].name] = SloJson(ep.episode.slos[t]);
     nlohmann::ordered_json phases = nlohmann::ordered_json::array();
     for (const runtime::PhaseReport& ph : ep.phases) {
+      // Per task of the phase: its requests, violations and latencies (completed requests).
+      std::map<std::string, std::pair<std::int64_t, std::int64_t>> counts;
+      std::map<std::string, std::vector<double>> latencies;
+      for (std::size_t i = 0; i < ep.records.size(); ++i) {
+        if (ep.phase_of_record[i] != ph.phase)
+          continue;
+        const runtime::RequestRecord& r = ep.records[i];
+        const std::string& name = tasks[static_cast<std::size_t>(r.task)].name;
+        ++counts[name].first;
+        counts[name].second += !r.SloMet();
+        if (r.outcome == runtime::Outcome::kCompleted)
+          latencies[name].push_back(r.latency_ms());
+      }
       nlohmann::ordered_json chosen = nlohmann::ordered_json::array();
       for (const plan::TaskPlan& tp : ph.plan.tasks) {
         std::vector<std::string> placement;
         for (int p : tp.placement)
           placement.push_back(ph.plan.processors[static_cast<std::size_t>(p)]);
-        chosen.push_back({{"task", tp.task},
-                          {"stitched_index", tp.stitched_variant},
-                          {"placement", placement},
-                          {"planned_latency_ms", tp.latency_ms},
-                          {"accuracy", tp.accuracy},
-                          {"slo_met", tp.slo_met}});
+        chosen.push_back(
+            {{"task", tp.task},
+             {"stitched_index", tp.stitched_variant},
+             {"placement", placement},
+             {"planned_latency_ms", tp.latency_ms},
+             {"accuracy", tp.accuracy},
+             {"slo_met", tp.slo_met},
+             {"requests", counts[tp.task].first},
+             {"violations", counts[tp.task].second},
+             {"p95_ms", latencies[tp.task].empty() ? nlohmann::ordered_json()
+                                                   : nlohmann::ordered_json(runtime::Percentile(
+                                                         latencies[tp.task], 0.95))}});
       }
       std::int64_t requests = 0, violations = 0;
       for (std::size_t i = 0; i < ep.records.size(); ++i) {
@@ -623,6 +642,9 @@ void RunServe(const RunOptions& o) {
                             "the normal policy and background work can delay their stages)"
                           : "")
                   << "\n";
+        if (arrivals == runtime::ArrivalKind::kPoisson)
+          std::cout << "request driver at SCHED_FIFO priority " << o.realtime_priority + 1 << ": "
+                    << (run.episodes.back().realtime_driver ? "yes" : "no (not permitted)") << "\n";
       }
       if (arrivals == runtime::ArrivalKind::kClosedLoop) {
         const runtime::EpisodeReport& ep = run.episodes.back();

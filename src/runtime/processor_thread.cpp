@@ -54,6 +54,19 @@ int PinCallingThread(const std::vector<int>& cores) {
   return pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
 }
 
+ScopedRealtimePriority::ScopedRealtimePriority(int priority) {
+  if (priority <= 0 || pthread_getschedparam(pthread_self(), &old_policy_, &old_param_) != 0)
+    return;
+  sched_param param{};
+  param.sched_priority = std::min(priority, 99);
+  active_ = pthread_setschedparam(pthread_self(), SCHED_FIFO, &param) == 0;
+}
+
+ScopedRealtimePriority::~ScopedRealtimePriority() {
+  if (active_)
+    pthread_setschedparam(pthread_self(), old_policy_, &old_param_);
+}
+
 ProcessorThread::ProcessorThread(engine::ProcessorConfig processor)
     : processor_(std::move(processor)) {
   CheckProcessor(processor_);

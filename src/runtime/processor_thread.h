@@ -3,6 +3,9 @@
 // running jobs handed to it with the processor's thread count (the engine sets intra-op threads
 // per calling thread, so a processor must keep its own thread).
 
+#include <pthread.h>
+#include <sched.h>
+
 #include <condition_variable>
 #include <exception>
 #include <functional>
@@ -23,6 +26,24 @@ void CheckProcessor(const engine::ProcessorConfig& processor);
 
 // Pins the calling thread to `cores` (nothing to do when empty); returns pthread's error code.
 int PinCallingThread(const std::vector<int>& cores);
+
+// Runs the calling thread at SCHED_FIFO `priority` (1-99) while it lives, where the process may
+// (root or CAP_SYS_NICE), and restores the thread's policy and priority after. priority <= 0, or
+// a refusal, leaves the thread as it was; active() says which.
+class ScopedRealtimePriority {
+ public:
+  explicit ScopedRealtimePriority(int priority);
+  ~ScopedRealtimePriority();
+  ScopedRealtimePriority(const ScopedRealtimePriority&) = delete;
+  ScopedRealtimePriority& operator=(const ScopedRealtimePriority&) = delete;
+
+  bool active() const { return active_; }
+
+ private:
+  bool active_ = false;
+  int old_policy_ = 0;
+  sched_param old_param_{};
+};
 
 class ProcessorThread {
  public:

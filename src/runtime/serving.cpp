@@ -295,6 +295,12 @@ EpisodeReport Server::RunEpisode(const plan::Planner& planner, const Episode& ep
       } else {
         next_arrival[j] = Clock::time_point::max();  // a task with rate 0 sends no requests
       }
+      // The driver stands for the device's inputs: it runs above the workers' real-time priority
+      // (where they have one), so that a request is submitted when it arrives instead of when a
+      // busy or spinning worker leaves a core free. Planning, at the phase's start, stays below.
+      const ScopedRealtimePriority driver_priority(
+          options.pipeline.realtime_priority > 0 ? options.pipeline.realtime_priority + 1 : 0);
+      report.realtime_driver = report.realtime_driver || driver_priority.active();
       while (true) {
         std::size_t t = tasks_.size();
         for (int p : present) {

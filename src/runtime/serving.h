@@ -75,7 +75,8 @@ struct EpisodeReport {
   std::vector<int> phase_of_record;    // by arrival time
   PipelineCounters counters;
   double duration_ms = 0.0;
-  int realtime_workers = 0;  // workers that ran at the asked SCHED_FIFO priority
+  int realtime_workers = 0;      // workers that ran at the asked SCHED_FIFO priority
+  bool realtime_driver = false;  // Poisson arrivals submitted at that priority + 1
 };
 
 class Server {

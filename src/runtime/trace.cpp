@@ -71,17 +71,19 @@ void WriteChromeTrace(const std::filesystem::path& file, const std::vector<Reque
                          std::to_string(s.processor) + ", but names are given for " +
                          std::to_string(num_processors) + " processors");
       }
-      events.push_back(
-          {{"name",
-            task + " s" + std::to_string(s.stage + 1) + " " + VariantId(names, r, s.variant)},
-           {"cat", "stage"},
-           {"ph", "X"},
-           {"pid", kPid},
-           {"tid", s.processor},
-           {"ts", Us(s.start_ms)},
-           {"dur", Us(s.end_ms - s.start_ms)},
-           {"args",
-            {{"request", r.id}, {"queued_ms", s.start_ms - s.queued_ms}, {"load_ms", s.load_ms}}}});
+      events.push_back({{"name", task + " s" + std::to_string(s.stage + 1) + " " +
+                                     VariantId(names, r, s.variant)},
+                        {"cat", "stage"},
+                        {"ph", "X"},
+                        {"pid", kPid},
+                        {"tid", s.processor},
+                        {"ts", Us(s.start_ms)},
+                        {"dur", Us(s.end_ms - s.start_ms)},
+                        {"args",
+                         {{"request", r.id},
+                          {"arrival_ms", r.arrival_ms},
+                          {"queued_ms", s.start_ms - s.queued_ms},
+                          {"load_ms", s.load_ms}}}});
     }
     if (r.outcome != Outcome::kCompleted) {
       events.push_back({{"name", ToString(r.outcome) + " " + task},
