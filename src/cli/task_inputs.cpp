@@ -191,8 +191,8 @@ plan::PlanRequest RequestOf(const Inputs& in) {
   request.placements = in.file.placements;
   for (std::size_t t = 0; t < in.file.tasks.size(); ++t) {
     const plan::TaskSpec& spec = in.file.tasks[t];
-    request.tasks.push_back(plan::PlanTask{spec.name, std::cref(in.profiles[in.table_of_task[t]]),
-                                           spec.slo, spec.rate_per_s});
+    request.tasks.push_back(plan::PlanTask{
+        spec.name, std::cref(in.profiles[in.table_of_task[t]]), spec.slo, spec.rate_per_s, {}});
   }
   return request;
 }

@@ -183,6 +183,13 @@ void ValidateRequest(const PlanRequest& request) {
       Fail(where, "slo.max_latency_ms", "a finite latency > 0 ms", Num(l));
     if (!std::isfinite(task.rate_per_s) || task.rate_per_s < 0.0)
       Fail(where, "rate_per_s", "a finite request rate >= 0 per second", Num(task.rate_per_s));
+    if (!task.entry_wait_ms.empty() && task.entry_wait_ms.size() != request.processors.size())
+      Fail(where, "entry_wait_ms",
+           "none or one wait per processor (" + std::to_string(request.processors.size()) + ")",
+           std::to_string(task.entry_wait_ms.size()) + " waits");
+    for (const double w : task.entry_wait_ms)
+      if (!std::isfinite(w) || w < 0.0)
+        Fail(where, "entry_wait_ms", "finite waits >= 0 ms", Num(w));
     ValidateProfile(where, task.profile.get(), request);
   }
 }
@@ -275,7 +282,10 @@ TaskSpace SpaceOf(const PlanTask& task, const PlanRequest& request, Policy polic
       return space;
     }
     case VariantPolicy::kFastestOriginal: {
-      // Fastest whole on its best processor, so the choice does not depend on the placement policy.
+      // Fastest whole on its best processor, so the choice does not depend on the placement policy
+      // (nor on the queueing waits of the moment: the same variant in every phase).
+      PlanTask bare = task;
+      bare.entry_wait_ms.clear();
       std::vector<int> digits(static_cast<std::size_t>(K));
       std::vector<double> loads(static_cast<std::size_t>(P));
       int best = 0;
@@ -284,7 +294,7 @@ TaskSpace SpaceOf(const PlanTask& task, const PlanRequest& request, Policy polic
         const std::int64_t s = OriginalStitched(profile, v);
         DigitsOf(profile, s, digits);
         for (const Placement& placement : SingleProcessorPlacements(K, P)) {
-          const double ms = CostOf(task, s, digits, placement, loads).latency_ms;
+          const double ms = CostOf(bare, s, digits, placement, loads).latency_ms;
           if (ms < best_ms) {
             best_ms = ms;
             best = v;
@@ -322,7 +332,7 @@ ChoiceCost CostOf(const PlanTask& task, std::int64_t s, std::span<const int> dig
     handover_ms += profile.handover_ms[static_cast<std::size_t>(placement[k]) * P +
                                        static_cast<std::size_t>(placement[k + 1])];
   const std::size_t index = static_cast<std::size_t>(s);
-  cost.latency_ms = stages_ms + handover_ms;
+  cost.latency_ms = stages_ms + handover_ms + EntryWaitMs(task, placement.data(), K);
   if (!profile.stitch_gap_ms.empty()) {
     // The gap is time the chain's processors spend (caches, casts): the last stage's processor
     // carries it, as the simulator charges it, never below zero busy time.

@@ -515,7 +515,7 @@ CandidateSet CostAllChoices(const PlanTask& task, const TaskSpace& space) {
         stages += stage;
         loads[placement[k]] += stage;
       }
-      double latency = stages + handover_ms[pi];
+      double latency = stages + handover_ms[pi] + EntryWaitMs(task, placement, K);
       if (has_gap) {
         // As CostOf: the last stage's processor carries the gap.
         const double gap = profile.stitch_gap_ms[index];

@@ -28,7 +28,24 @@ struct PlanTask {
   std::reference_wrapper<const TaskProfile> profile;  // not owned; outlives the request
   Slo slo;
   double rate_per_s = 0.0;  // lambda: requests per second, the weight of the task's load
+  // Expected queueing wait (ms) of a request of this task each time it enters processor p's queue
+  // (its first stage there, and each stage that follows one on another processor), one entry
+  // per processor or empty (none). Added to every choice's latency, so a placement that hops
+  // between processors pays a wait per hop. runtime/phase_planning.h fills it from a plan's loads.
+  std::vector<double> entry_wait_ms;
 };
+
+// The expected queueing waits `task` meets along `placement`: entry_wait_ms of the first stage's
+// processor and of every stage whose processor differs from the stage before (0 when empty).
+inline double EntryWaitMs(const PlanTask& task, const int* placement, std::size_t num_stages) {
+  if (task.entry_wait_ms.empty())
+    return 0.0;
+  double ms = 0.0;
+  for (std::size_t k = 0; k < num_stages; ++k)
+    if (k == 0 || placement[k] != placement[k - 1])
+      ms += task.entry_wait_ms[static_cast<std::size_t>(placement[k])];
+  return ms;
+}
 
 struct PlanRequest {
   std::vector<PlanTask> tasks;

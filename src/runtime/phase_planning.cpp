@@ -24,6 +24,78 @@ std::uint64_t HashOf(const std::string& text) {
   return h;
 }
 
+std::vector<std::vector<double>> EntryWaits(const plan::Plan& plan,
+                                            const plan::PlanRequest& request,
+                                            const ServeOptions& options) {
+  const std::size_t P = request.processors.size();
+  const std::size_t T = plan.tasks.size();
+  // Per task and processor: utilisation and residual-work rate (sum of rate x latency^2 / 2) of
+  // the stages it runs there; the last stage's processor carries the stitch gap.
+  std::vector<double> rho(T * P, 0.0), residual(P, 0.0), total(P, 0.0);
+  for (std::size_t i = 0; i < T; ++i) {
+    const plan::TaskPlan& tp = plan.tasks[i];
+    const plan::TaskProfile& profile = request.tasks[i].profile.get();
+    const double rate = request.tasks[i].rate_per_s;
+    const std::size_t V = static_cast<std::size_t>(profile.num_variants());
+    const std::size_t K = tp.variant_of_stage.size();
+    for (std::size_t k = 0; k < K; ++k) {
+      const std::size_t p = static_cast<std::size_t>(tp.placement[k]);
+      double ms =
+          profile
+              .stage_latency_ms[(k * V + static_cast<std::size_t>(tp.variant_of_stage[k])) * P + p];
+      if (k + 1 == K && !profile.stitch_gap_ms.empty())
+        ms = std::max(0.0,
+                      ms + profile.stitch_gap_ms[static_cast<std::size_t>(tp.stitched_variant)]);
+      const double sec = ms / 1000.0;
+      rho[i * P + p] += rate * sec;
+      total[p] += rate * sec;
+      residual[p] += rate * sec * sec / 2.0;
+    }
+  }
+  std::vector<std::vector<double>> waits(T, std::vector<double>(P, 0.0));
+  for (std::size_t i = 0; i < T; ++i) {
+    const double deadline = request.tasks[i].slo.max_latency_ms;
+    for (std::size_t p = 0; p < P; ++p) {
+      // Earliest deadline first, read as priorities by max_latency_ms: the load of tighter tasks
+      // goes ahead (sigma_ahead), that of tasks with the same deadline shares the queue.
+      double ahead = 0.0, level = 0.0;
+      for (std::size_t j = 0; j < T; ++j) {
+        const double other = request.tasks[j].slo.max_latency_ms;
+        if (other < deadline)
+          ahead += rho[j * P + p];
+        if (other <= deadline)
+          level += rho[j * P + p];
+      }
+      double w = level < 0.95 ? 1000.0 * residual[p] / ((1.0 - ahead) * (1.0 - level)) : 1e6;
+      if (options.wait_quantile > 0.0 && level < 0.95)
+        w *= total[p] > 1.0 - options.wait_quantile
+                 ? std::log(total[p] / (1.0 - options.wait_quantile)) / total[p]
+                 : 0.0;
+      waits[i][p] = w;
+    }
+  }
+  return waits;
+}
+
+double ShareLate(const plan::PlanTask& task, const std::vector<int>& placement,
+                 const std::vector<double>& busy, double service_ms) {
+  const double slack = task.slo.max_latency_ms - service_ms;
+  if (slack < 0.0)
+    return 1.0;
+  double mean_ms = 0.0, idle = 1.0;
+  for (std::size_t k = 0; k < placement.size(); ++k) {
+    if (k > 0 && placement[k] == placement[k - 1])
+      continue;
+    const std::size_t p = static_cast<std::size_t>(placement[k]);
+    mean_ms += task.entry_wait_ms.empty() ? 0.0 : task.entry_wait_ms[p];
+    idle *= 1.0 - std::clamp(busy[p], 0.0, 0.99);
+  }
+  const double waits = 1.0 - idle;  // the chance of waiting at all
+  if (waits <= 0.0 || mean_ms <= 0.0)
+    return 0.0;
+  return std::min(1.0, waits * std::exp(-slack * waits / mean_ms));
+}
+
 PhasePlan PlanFor(const std::vector<ServedTask>& tasks, const std::vector<int>& present,
                   const std::vector<plan::Slo>& slos, const std::vector<bool>& alive,
                   const plan::Planner& planner, const ServeOptions& options,
@@ -55,109 +127,112 @@ PhasePlan PlanFor(const std::vector<ServedTask>& tasks, const std::vector<int>& 
       restricted.push_back(WithProcessors(*task.profile, alive));
       profile = &restricted.back();
     }
-    request.tasks.push_back(plan::PlanTask{task.name, std::cref(*profile),
+    request.tasks.push_back(plan::PlanTask{task.name,
+                                           std::cref(*profile),
                                            slos[static_cast<std::size_t>(t)],
-                                           task.rate_per_s * options.rate_scale});
+                                           task.rate_per_s * options.rate_scale,
+                                           {}});
     out.task_of_plan_task.push_back(t);
   }
   out.plan = planner.Solve(request);
   if (options.latency_headroom <= 1.0 && !options.queueing_aware)
     return out;
-  // The plan the cascade below keeps is judged by the true SLOs against this one's violations.
-  const int base_violations = out.plan.objective.violations;
-  const std::int64_t base_over = out.plan.objective.bytes_over_budget;
   std::vector<double> levels = {std::max(1.0, options.latency_headroom)};
   for (double level : {2.0, 1.5, 1.25, 1.1})
     if (level < levels.front())
       levels.push_back(level);
   if (levels.back() > 1.0)
     levels.push_back(1.0);
-  // Per task: the expected queueing wait of the last plan (ms), subtracted from its latency budget.
-  std::vector<double> wait_ms(request.tasks.size(), 0.0);
-  for (int round = 0; round < (options.queueing_aware ? 3 : 1); ++round) {
-    // Per task, the largest headroom that costs no SLO: every task starts at the most headroom;
-    // a task whose tightened SLO the plan misses steps down a level, until the plan meets as many
-    // true SLOs as the plan without headroom (each step lowers one task's level, so this ends).
-    std::vector<std::size_t> level_of(request.tasks.size(), 0);
-    std::optional<plan::Plan> kept;
-    while (true) {
-      plan::PlanRequest margin = request;
-      for (std::size_t i = 0; i < margin.tasks.size(); ++i) {
-        double& budget = margin.tasks[i].slo.max_latency_ms;
-        budget = std::max(0.25 * budget, budget - wait_ms[i]) / levels[level_of[i]];
+  // Judges a plan by the true SLOs: its latencies without the waits it was planned with
+  // (`planned_with`'s entry waits), plus, when queueing-aware, the waits its own load causes.
+  const auto judge = [&](plan::Plan& candidate, const plan::PlanRequest& planned_with) {
+    const std::vector<std::vector<double>> own = options.queueing_aware
+                                                     ? EntryWaits(candidate, request, options)
+                                                     : std::vector<std::vector<double>>();
+    candidate.objective.violations = 0;
+    double missing_per_s = 0.0;
+    for (std::size_t i = 0; i < candidate.tasks.size(); ++i) {
+      plan::TaskPlan& tp = candidate.tasks[i];
+      plan::PlanTask task = request.tasks[i];
+      const std::size_t K = tp.placement.size();
+      tp.latency_ms -= plan::EntryWaitMs(planned_with.tasks[i], tp.placement.data(), K);
+      const double service_ms = tp.latency_ms;
+      if (!own.empty()) {
+        task.entry_wait_ms = own[i];
+        tp.latency_ms += plan::EntryWaitMs(task, tp.placement.data(), K);
       }
+      missing_per_s += task.rate_per_s *
+                       (tp.accuracy < task.slo.min_accuracy
+                            ? 1.0
+                            : ShareLate(task, tp.placement, candidate.processor_load, service_ms));
+      tp.slo_met = tp.accuracy >= task.slo.min_accuracy && tp.latency_ms <= task.slo.max_latency_ms;
+      if (tp.slo_met)
+        tp.reason.clear();
+      else if (tp.accuracy >= task.slo.min_accuracy)
+        tp.reason = own.empty() ? "latency over max_latency_ms"
+                                : "latency with the expected queueing waits over max_latency_ms";
+      candidate.objective.violations += !tp.slo_met;
+    }
+    return missing_per_s;
+  };
+  // Plans are ranked by the memory budget, then the requests per second expected to miss their
+  // SLO (the metric served requests are judged by; a task of high rate weighs more), then the
+  // busiest processor.
+  struct Ranked {
+    plan::Plan plan;
+    double missing_per_s = 0.0;
+  };
+  const auto better = [](const Ranked& a, const Ranked& b) {
+    if (a.plan.objective.bytes_over_budget != b.plan.objective.bytes_over_budget)
+      return a.plan.objective.bytes_over_budget < b.plan.objective.bytes_over_budget;
+    if (std::abs(a.missing_per_s - b.missing_per_s) > 1e-9 * std::max(1.0, b.missing_per_s))
+      return a.missing_per_s < b.missing_per_s;
+    return plan::IsBetter(a.plan.objective, b.plan.objective);
+  };
+  // Per task, the largest headroom that costs no SLO: every task starts at the most headroom; a
+  // task whose tightened SLO the plan misses steps down a level, until the plan meets as many true
+  // SLOs as `base` (the plan of `with_waits` without headroom; each step lowers one task's level,
+  // so this ends). Returns `base` when no level does. Plans are judged as `judge` does.
+  const auto cascade = [&](const plan::PlanRequest& with_waits, plan::Plan base) {
+    const double base_missing = judge(base, with_waits);
+    Ranked kept{std::move(base), base_missing};
+    std::vector<std::size_t> level_of(with_waits.tasks.size(), 0);
+    while (true) {
+      plan::PlanRequest margin = with_waits;
+      for (std::size_t i = 0; i < margin.tasks.size(); ++i)
+        margin.tasks[i].slo.max_latency_ms /= levels[level_of[i]];
       plan::Plan with_headroom = planner.Solve(margin);
-      // Judge it by the true SLOs: it meets at least the tightened ones it met.
-      int violations = 0;
       bool stepped = false;
       for (std::size_t i = 0; i < with_headroom.tasks.size(); ++i) {
-        plan::TaskPlan& tp = with_headroom.tasks[i];
-        if (!tp.slo_met && level_of[i] + 1 < levels.size()) {
+        if (!with_headroom.tasks[i].slo_met && level_of[i] + 1 < levels.size()) {
           ++level_of[i];
           stepped = true;
         }
-        const plan::Slo& slo = request.tasks[i].slo;
-        tp.slo_met = tp.accuracy >= slo.min_accuracy && tp.latency_ms <= slo.max_latency_ms;
-        if (tp.slo_met)
-          tp.reason.clear();
-        violations += !tp.slo_met;
       }
-      with_headroom.objective.violations = violations;
-      if (with_headroom.objective.bytes_over_budget <= base_over && violations <= base_violations) {
-        kept = std::move(with_headroom);
-        break;
-      }
+      const double missing = judge(with_headroom, with_waits);
+      Ranked tried{std::move(with_headroom), missing};
+      if (better(tried, kept))
+        kept = std::move(tried);
       if (!stepped)
-        break;  // every task missing its tightened SLO is at the last level: keep the last plan
+        return kept;  // every task missing its tightened SLO is at the last level
     }
-    if (!kept)
+  };
+  Ranked best = cascade(request, out.plan);
+  // Queueing-aware rounds: the waits the best plan's own load causes are charged to every choice
+  // (a wait per processor a request enters, EntryWaits) and the phase is planned again; a plan
+  // that is better when judged with its own waits (SLOs missed, then the busiest processor)
+  // replaces the best, and the rounds stop when none is (at most 3).
+  plan::PlanRequest with_waits = request;
+  for (int round = 0; options.queueing_aware && round < 3; ++round) {
+    const std::vector<std::vector<double>> waits = EntryWaits(best.plan, request, options);
+    for (std::size_t i = 0; i < with_waits.tasks.size(); ++i)
+      with_waits.tasks[i].entry_wait_ms = waits[i];
+    Ranked candidate = cascade(with_waits, planner.Solve(with_waits));
+    if (!better(candidate, best))
       break;
-    out.plan = std::move(*kept);
-    if (!options.queueing_aware)
-      break;
-    // M/G/1 waits of this plan (Pollaczek-Khinchine): on processor p, W_p = R_p / (1 - rho_p),
-    // R_p = sum over the stages it runs of rate x latency^2 / 2; a request waits W_p at each
-    // stage it runs on p (a worker re-queues a request between its stages).
-    const std::size_t P = request.processors.size();
-    std::vector<double> rho(P, 0.0), residual(P, 0.0);
-    for (std::size_t i = 0; i < out.plan.tasks.size(); ++i) {
-      const plan::TaskPlan& tp = out.plan.tasks[i];
-      const plan::TaskProfile& profile = request.tasks[i].profile.get();
-      const double rate = request.tasks[i].rate_per_s;
-      const std::size_t V = static_cast<std::size_t>(profile.num_variants());
-      const std::size_t K = tp.variant_of_stage.size();
-      for (std::size_t k = 0; k < K; ++k) {
-        const std::size_t p = static_cast<std::size_t>(tp.placement[k]);
-        double ms =
-            profile
-                .stage_latency_ms[(k * V + static_cast<std::size_t>(tp.variant_of_stage[k])) * P +
-                                  p];
-        if (k + 1 == K && !profile.stitch_gap_ms.empty())  // the last stage carries the gap
-          ms = std::max(0.0,
-                        ms + profile.stitch_gap_ms[static_cast<std::size_t>(tp.stitched_variant)]);
-        const double s = ms / 1000.0;
-        rho[p] += rate * s;
-        residual[p] += rate * s * s / 2.0;
-      }
-    }
-    double change = 0.0;
-    for (std::size_t i = 0; i < out.plan.tasks.size(); ++i) {
-      double w = 0.0;
-      for (int p : out.plan.tasks[i].placement) {
-        const std::size_t q = static_cast<std::size_t>(p);
-        double mean = rho[q] < 0.95 ? 1000.0 * residual[q] / (1.0 - rho[q]) : 1e9;
-        if (options.wait_quantile > 0.0 && rho[q] < 0.95)
-          mean *= rho[q] > 1.0 - options.wait_quantile
-                      ? std::log(rho[q] / (1.0 - options.wait_quantile)) / rho[q]
-                      : 0.0;
-        w += mean;
-      }
-      change = std::max(change, std::abs(w - wait_ms[i]));
-      wait_ms[i] = w;
-    }
-    if (change < 0.01)
-      break;
+    best = std::move(candidate);
   }
+  out.plan = std::move(best.plan);
   return out;
 }
 

@@ -31,6 +31,25 @@ PhasePlan PlanFor(const std::vector<ServedTask>& tasks, const std::vector<int>& 
                   const plan::Planner& planner, const ServeOptions& options,
                   std::vector<plan::TaskProfile>& restricted);
 
+// The expected queueing wait (ms) of a request of each task of `plan` (request order) entering
+// each processor's queue, under the plan's own load: non-preemptive priority queues (Cobham's
+// M/G/1 formula) with the tasks ranked by max_latency_ms as the workers' earliest-deadline-first
+// order ranks them, W = R_p / ((1 - sigma_ahead)(1 - sigma_level)), R_p the mean residual work
+// (sum of rate x latency^2 / 2 over the stages p runs), sigma_ahead the load of tighter tasks on
+// p and sigma_level that of tasks as tight or tighter. 1e6 ms where that load reaches 0.95.
+// options.wait_quantile > 0 scales each by ln(rho_p / (1 - q)) / rho_p (rho_p: p's whole load).
+std::vector<std::vector<double>> EntryWaits(const plan::Plan& plan,
+                                            const plan::PlanRequest& request,
+                                            const ServeOptions& options);
+
+// The share of a task's requests expected to miss max_latency_ms along `placement` when its
+// stages, hand-overs and stitch gap take `service_ms`: 1 when that alone is over; otherwise the
+// total wait at the processors it enters (task.entry_wait_ms, busy[p] the processors' loads) as
+// exponential beyond the chance of waiting at all, P(wait > slack) = b exp(-slack b / mean), with
+// b = 1 - prod(1 - busy) over the processors entered and mean the sum of their entry waits.
+double ShareLate(const plan::PlanTask& task, const std::vector<int>& placement,
+                 const std::vector<double>& busy, double service_ms);
+
 // The plan of every phase of `episode` (phase i serves order[0..i]) on all `num_processors`.
 std::vector<PhasePlan> PlanEpisode(const std::vector<ServedTask>& tasks, int num_processors,
                                    const plan::Planner& planner, const Episode& episode,

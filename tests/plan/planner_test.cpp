@@ -42,7 +42,7 @@ TaskProfile HandProfile() {
 PlanRequest HandRequest(const TaskProfile& profile, Slo slo) {
   PlanRequest request;
   request.processors = {"cpu", "gpu"};
-  request.tasks.push_back({"cls", profile, slo, 100.0});
+  request.tasks.push_back({"cls", profile, slo, 100.0, {}});
   return request;
 }
 
@@ -206,7 +206,7 @@ TEST(Planner, RejectsMalformedRequestsNamingTheField) {
   one.processors = {"cpu"};
   one.stage_latency_ms = {1, 1, 1, 1};
   one.handover_ms = {0};
-  orders.tasks = {{"cls", one, {0.5, 10.0}, 1.0}};
+  orders.tasks = {{"cls", one, {0.5, 10.0}, 1.0, {}}};
   orders.placements = PlacementSpace::kOrders;
   expect_error(orders, "placements");
 }

@@ -176,7 +176,7 @@ inline PlanRequest MakeRequest(std::mt19937_64& rng, const std::vector<TaskProfi
   request.placements = placements;
   for (const TaskProfile& profile : profiles)
     request.tasks.push_back(
-        {profile.task, profile, RandomSlo(rng, profile), Uniform(rng, 2.0, 40.0)});
+        {profile.task, profile, RandomSlo(rng, profile), Uniform(rng, 2.0, 40.0), {}});
   return request;
 }
 

@@ -43,7 +43,7 @@ plan::PlanRequest RequestOf(const std::vector<plan::TaskProfile>& profiles) {
   plan::PlanRequest request;
   request.processors = {"cpu"};
   for (const plan::TaskProfile& profile : profiles)
-    request.tasks.push_back({profile.task, profile, {0.5, 100.0}, 10.0});
+    request.tasks.push_back({profile.task, profile, {0.5, 100.0}, 10.0, {}});
   return request;
 }
 

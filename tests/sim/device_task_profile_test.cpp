@@ -186,8 +186,8 @@ plan::PlanRequest Request(const std::vector<plan::TaskProfile>& profiles,
   plan::PlanRequest r;
   r.processors = profiles[0].processors;
   for (std::size_t t = 0; t < profiles.size(); ++t)
-    r.tasks.push_back(plan::PlanTask{profiles[t].task + std::to_string(t), std::cref(profiles[t]),
-                                     slos[t], 50.0});
+    r.tasks.push_back(plan::PlanTask{
+        profiles[t].task + std::to_string(t), std::cref(profiles[t]), slos[t], 50.0, {}});
   return r;
 }
 
