@@ -232,6 +232,30 @@ PhasePlan PlanFor(const std::vector<ServedTask>& tasks, const std::vector<int>& 
       break;
     best = std::move(candidate);
   }
+  // Isolation candidates: a tight task loses its slack whenever it waits behind another task's
+  // long stage, which the mean waits above hide from the planners' objective (they balance the
+  // load). So, for every task t and processor p, the phase is also planned with p kept for t
+  // alone (the other tasks' waits at p, and t's elsewhere, made prohibitive), with the best
+  // plan's waits otherwise; such a plan replaces the best when it ranks better.
+  const std::size_t P = request.processors.size();
+  if (options.queueing_aware && P >= 2 && request.tasks.size() >= 2) {
+    constexpr double kKeptOut = 1e6;  // ms: no SLO is met through such a wait
+    const std::vector<std::vector<double>> waits = EntryWaits(best.plan, request, options);
+    for (std::size_t t = 0; t < request.tasks.size(); ++t) {
+      for (std::size_t p = 0; p < P; ++p) {
+        plan::PlanRequest isolated = request;
+        for (std::size_t i = 0; i < isolated.tasks.size(); ++i) {
+          isolated.tasks[i].entry_wait_ms = waits[i];
+          for (std::size_t q = 0; q < P; ++q)
+            if ((i == t) != (q == p))
+              isolated.tasks[i].entry_wait_ms[q] = kKeptOut;
+        }
+        Ranked candidate = cascade(isolated, planner.Solve(isolated));
+        if (better(candidate, best))
+          best = std::move(candidate);
+      }
+    }
+  }
   out.plan = std::move(best.plan);
   return out;
 }

@@ -146,6 +146,40 @@ TEST(Planner, ExplainsAnSloTheMemoryBudgetRulesOut) {
   EXPECT_EQ(over.objective.bytes_over_budget, 20);
 }
 
+TEST(Planner, EntryWaitsAreChargedOncePerProcessorEntered) {
+  const TaskProfile profile = HandProfile();
+  PlanRequest request = HandRequest(profile, {0.0, 100.0});
+  const PlanTask bare = request.tasks[0];
+  PlanTask waiting = bare;
+  waiting.entry_wait_ms = {1.0, 2.5};
+  std::vector<double> loads(2);
+  const std::vector<int> digits = {0, 0};  // fast, fast (s = 0, no stitch gap)
+  for (const Placement& placement : std::vector<Placement>{{0, 0}, {1, 1}, {0, 1}, {1, 0}}) {
+    const double without = CostOf(bare, 0, digits, placement, loads).latency_ms;
+    const std::vector<double> loads_without = loads;
+    const double with = CostOf(waiting, 0, digits, placement, loads).latency_ms;
+    const double expected = placement[0] == placement[1]
+                                ? waiting.entry_wait_ms[static_cast<std::size_t>(placement[0])]
+                                : 1.0 + 2.5;  // a hop enters both processors
+    EXPECT_DOUBLE_EQ(with - without, expected) << placement[0] << placement[1];
+    EXPECT_EQ(loads, loads_without) << "waits are time in a queue, not work on a processor";
+    EXPECT_DOUBLE_EQ(EntryWaitMs(waiting, placement.data(), 2), expected);
+  }
+
+  // Without waits, fast/fast on cpu then cpu (4 ms) meets 7.6 ms; with a 5 ms wait at the cpu
+  // against 0.5 ms at the gpu, only fast/fast on the gpu alone (1 + 6 + 0.5 = 7.5 ms) does.
+  PlanRequest tight = HandRequest(profile, {0.0, 7.6});
+  tight.tasks[0].entry_wait_ms = {5.0, 0.5};
+  const auto planner = MakeSparseLoomPlanner();
+  for (const Plan& plan : {planner->Solve(tight), MakeExhaustivePlanner({})->Solve(tight)}) {
+    ASSERT_EQ(plan.tasks.size(), 1u);
+    EXPECT_TRUE(plan.tasks[0].slo_met) << Describe(plan);
+    EXPECT_DOUBLE_EQ(plan.tasks[0].latency_ms, 7.5);
+    for (const int p : plan.tasks[0].placement)
+      EXPECT_EQ(p, 1) << Describe(plan);
+  }
+}
+
 TEST(Planner, RejectsMalformedRequestsNamingTheField) {
   const TaskProfile good = HandProfile();
   const auto planner = MakeSparseLoomPlanner();
@@ -168,6 +202,13 @@ TEST(Planner, RejectsMalformedRequestsNamingTheField) {
   PlanRequest rate = HandRequest(good, {0.5, 10.0});
   rate.tasks[0].rate_per_s = -2.0;
   expect_error(rate, "rate_per_s");
+  PlanRequest waits = HandRequest(good, {0.5, 10.0});
+  waits.tasks[0].entry_wait_ms = {1.0};  // two processors
+  expect_error(waits, "entry_wait_ms");
+  waits.tasks[0].entry_wait_ms = {1.0, -0.5};
+  expect_error(waits, "entry_wait_ms");
+  waits.tasks[0].entry_wait_ms = {1.0, nan};
+  expect_error(waits, "entry_wait_ms");
 
   TaskProfile latency = good;
   latency.stage_latency_ms.pop_back();

@@ -1,0 +1,165 @@
+#include "runtime/phase_planning.h"
+
+#include <pthread.h>
+#include <sched.h>
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "runtime/processor_thread.h"
+
+namespace sparseloom::runtime {
+namespace {
+
+// One stage, one variant, on `processors` processors, each taking `ms`.
+plan::TaskProfile OneStage(const std::string& task, double ms, int processors) {
+  plan::TaskProfile profile;
+  profile.task = task;
+  profile.num_stages = 1;
+  profile.variant_ids = {"v0"};
+  for (int p = 0; p < processors; ++p)
+    profile.processors.push_back("cpu" + std::to_string(p));
+  profile.stage_latency_ms.assign(static_cast<std::size_t>(processors), ms);
+  profile.stage_bytes = {1000};
+  profile.accuracy = {0.9};
+  profile.handover_ms.assign(static_cast<std::size_t>(processors * processors), 0.0);
+  return profile;
+}
+
+plan::TaskPlan OnProcessor(const std::string& task, int processor) {
+  plan::TaskPlan tp;
+  tp.task = task;
+  tp.variant_of_stage = {0};
+  tp.placement = {processor};
+  return tp;
+}
+
+TEST(EntryWaits, FollowCobhamsFormulaWithTasksRankedByDeadline) {
+  // On one processor: "tight" (1 ms stages, 100/s, 2 ms SLO) goes ahead of "loose" (2 ms stages,
+  // 100/s, 20 ms SLO). rho = 0.1 and 0.2; R = (100 x 0.001^2 + 100 x 0.002^2) / 2 = 0.25 ms/s.
+  const plan::TaskProfile tight = OneStage("tight", 1.0, 1);
+  const plan::TaskProfile loose = OneStage("loose", 2.0, 1);
+  plan::PlanRequest request;
+  request.processors = {"cpu0"};
+  request.tasks.push_back({"tight", tight, {0.0, 2.0}, 100.0, {}});
+  request.tasks.push_back({"loose", loose, {0.0, 20.0}, 100.0, {}});
+  plan::Plan plan;
+  plan.tasks = {OnProcessor("tight", 0), OnProcessor("loose", 0)};
+  const std::vector<std::vector<double>> waits = EntryWaits(plan, request, ServeOptions{});
+  ASSERT_EQ(waits.size(), 2u);
+  EXPECT_NEAR(waits[0][0], 0.25 / ((1.0 - 0.0) * (1.0 - 0.1)), 1e-9);  // only the residual
+  EXPECT_NEAR(waits[1][0], 0.25 / ((1.0 - 0.1) * (1.0 - 0.3)), 1e-9);  // and the tight load
+  EXPECT_LT(waits[0][0], waits[1][0]);
+
+  // Same deadlines share one queue: both wait R / (1 - 0.3).
+  request.tasks[0].slo.max_latency_ms = 20.0;
+  const std::vector<std::vector<double>> shared = EntryWaits(plan, request, ServeOptions{});
+  EXPECT_NEAR(shared[0][0], 0.25 / 0.7, 1e-9);
+  EXPECT_NEAR(shared[1][0], 0.25 / 0.7, 1e-9);
+
+  // A processor loaded to 0.95 or more has no finite wait.
+  request.tasks[1].rate_per_s = 500.0;  // rho 0.1 + 1.0
+  EXPECT_GE(EntryWaits(plan, request, ServeOptions{})[0][0], 1e6);
+}
+
+TEST(EntryWaits, AProcessorATaskDoesNotUseStillHasTheWaitOfOthersThere) {
+  const plan::TaskProfile a = OneStage("a", 1.0, 2);
+  const plan::TaskProfile b = OneStage("b", 3.0, 2);
+  plan::PlanRequest request;
+  request.processors = {"cpu0", "cpu1"};
+  request.tasks.push_back({"a", a, {0.0, 2.0}, 100.0, {}});
+  request.tasks.push_back({"b", b, {0.0, 30.0}, 100.0, {}});
+  plan::Plan plan;
+  plan.tasks = {OnProcessor("a", 0), OnProcessor("b", 1)};
+  const std::vector<std::vector<double>> waits = EntryWaits(plan, request, ServeOptions{});
+  EXPECT_NEAR(waits[0][0], 1000.0 * 100.0 * 0.001 * 0.001 / 2.0 / 0.9, 1e-9);
+  EXPECT_NEAR(waits[0][1], 1000.0 * 100.0 * 0.003 * 0.003 / 2.0, 1e-9);  // b's residual, a ahead
+  EXPECT_GT(waits[0][1], waits[0][0]) << "joining b's processor costs a more than its own";
+}
+
+TEST(ShareLate, IsOneWhenTheServiceAloneIsLateAndFallsWithTheSlack) {
+  const plan::TaskProfile profile = OneStage("t", 1.0, 2);
+  plan::PlanTask task{"t", profile, {0.0, 4.0}, 100.0, {0.5, 2.0}};
+  const std::vector<double> busy = {0.3, 0.6};
+  EXPECT_DOUBLE_EQ(ShareLate(task, {0}, busy, 4.5), 1.0);
+  // One processor entered: 0.3 exp(-slack 0.3 / 0.5).
+  EXPECT_NEAR(ShareLate(task, {0}, busy, 3.0), 0.3 * std::exp(-1.0 * 0.3 / 0.5), 1e-12);
+  double last = 0.0;
+  for (double service = 0.5; service <= 4.0; service += 0.5) {
+    const double share = ShareLate(task, {0}, busy, service);
+    EXPECT_GE(share, last) << "less slack, no fewer late requests";
+    EXPECT_LE(share, 1.0);
+    last = share;
+  }
+  EXPECT_LT(ShareLate(task, {0, 0}, busy, 3.0), ShareLate(task, {0, 1}, busy, 3.0))
+      << "a hop to a busier processor adds a wait";
+  task.entry_wait_ms.clear();
+  EXPECT_DOUBLE_EQ(ShareLate(task, {0, 1}, busy, 3.0), 0.0) << "no waits, no late requests";
+}
+
+TEST(PlanFor, ReportsLatencyWithTheWaitsOfThePlansOwnLoad) {
+  const plan::TaskProfile a = OneStage("a", 0.5, 2);
+  const plan::TaskProfile b = OneStage("b", 3.0, 2);
+  const plan::TaskProfile c = OneStage("c", 3.0, 2);
+  const std::vector<ServedTask> tasks = {
+      {"a", &a, nullptr, 200.0}, {"b", &b, nullptr, 100.0}, {"c", &c, nullptr, 100.0}};
+  const std::vector<plan::Slo> slos = {{0.0, 1.0}, {0.0, 30.0}, {0.0, 30.0}};
+  const auto planner = plan::MakeSparseLoomPlanner();
+  std::vector<plan::TaskProfile> restricted;
+  const ServeOptions options;
+  const PhasePlan phase =
+      PlanFor(tasks, {0, 1, 2}, slos, {true, true}, *planner, options, restricted);
+  ASSERT_EQ(phase.plan.tasks.size(), 3u);
+  plan::PlanRequest request;
+  request.processors = {"cpu0", "cpu1"};
+  for (std::size_t t = 0; t < tasks.size(); ++t)
+    request.tasks.push_back({tasks[t].name, *tasks[t].profile, slos[t], tasks[t].rate_per_s, {}});
+  const std::vector<std::vector<double>> waits = EntryWaits(phase.plan, request, options);
+  int violations = 0;
+  for (std::size_t t = 0; t < tasks.size(); ++t) {
+    const plan::TaskPlan& tp = phase.plan.tasks[t];
+    const double service = tasks[t].profile->stage_latency_ms[0];
+    EXPECT_NEAR(tp.latency_ms, service + waits[t][static_cast<std::size_t>(tp.placement[0])], 1e-9)
+        << tp.task;
+    EXPECT_EQ(tp.slo_met, tp.latency_ms <= slos[t].max_latency_ms) << tp.task;
+    violations += !tp.slo_met;
+  }
+  EXPECT_EQ(phase.plan.objective.violations, violations);
+  // The tight task of the highest rate keeps a processor to itself: behind a 3 ms stage its
+  // 0.5 ms of slack would often be gone.
+  const int a_on = phase.plan.tasks[0].placement[0];
+  EXPECT_NE(phase.plan.tasks[1].placement[0], a_on);
+  EXPECT_NE(phase.plan.tasks[2].placement[0], a_on);
+}
+
+int PolicyOfThisThread() {
+  int policy = -1;
+  sched_param param{};
+  pthread_getschedparam(pthread_self(), &policy, &param);
+  return policy;
+}
+
+TEST(ScopedRealtimePriority, RaisesWhilePermittedAndRestoresAfter) {
+  // On a thread of its own, so a failure cannot leave the test runner's thread real-time.
+  std::thread([] {
+    const int before = PolicyOfThisThread();
+    {
+      const ScopedRealtimePriority off(0);
+      EXPECT_FALSE(off.active());
+      EXPECT_EQ(PolicyOfThisThread(), before);
+    }
+    {
+      const ScopedRealtimePriority raised(5);
+      // Root or CAP_SYS_NICE: FIFO now; otherwise refused and unchanged (both are correct).
+      EXPECT_EQ(PolicyOfThisThread(), raised.active() ? SCHED_FIFO : before);
+    }
+    EXPECT_EQ(PolicyOfThisThread(), before);
+  }).join();
+}
+
+}  // namespace
+}  // namespace sparseloom::runtime
