@@ -26,7 +26,7 @@ std::uint64_t HashOf(const std::string& text) {
 
 std::vector<std::vector<double>> EntryWaits(const plan::Plan& plan,
                                             const plan::PlanRequest& request,
-                                            const ServeOptions& options) {
+                                            const ServeOptions& options, double slower) {
   const std::size_t P = request.processors.size();
   const std::size_t T = plan.tasks.size();
   // Per task and processor: utilisation and residual-work rate (sum of rate x latency^2 / 2) of
@@ -46,7 +46,7 @@ std::vector<std::vector<double>> EntryWaits(const plan::Plan& plan,
       if (k + 1 == K && !profile.stitch_gap_ms.empty())
         ms = std::max(0.0,
                       ms + profile.stitch_gap_ms[static_cast<std::size_t>(tp.stitched_variant)]);
-      const double sec = ms / 1000.0;
+      const double sec = slower * ms / 1000.0;
       rho[i * P + p] += rate * sec;
       total[p] += rate * sec;
       residual[p] += rate * sec * sec / 2.0;
@@ -149,6 +149,9 @@ PhasePlan PlanFor(const std::vector<ServedTask>& tasks, const std::vector<int>& 
     const std::vector<std::vector<double>> own = options.queueing_aware
                                                      ? EntryWaits(candidate, request, options)
                                                      : std::vector<std::vector<double>>();
+    const std::vector<std::vector<double>> stressed =
+        options.queueing_aware ? EntryWaits(candidate, request, options, options.rank_slowdown)
+                               : std::vector<std::vector<double>>();
     candidate.objective.violations = 0;
     double missing_per_s = 0.0;
     for (std::size_t i = 0; i < candidate.tasks.size(); ++i) {
@@ -161,10 +164,20 @@ PhasePlan PlanFor(const std::vector<ServedTask>& tasks, const std::vector<int>& 
         task.entry_wait_ms = own[i];
         tp.latency_ms += plan::EntryWaitMs(task, tp.placement.data(), K);
       }
-      missing_per_s += task.rate_per_s *
-                       (tp.accuracy < task.slo.min_accuracy
-                            ? 1.0
-                            : ShareLate(task, tp.placement, candidate.processor_load, service_ms));
+      if (tp.accuracy < task.slo.min_accuracy) {
+        missing_per_s += task.rate_per_s;
+      } else if (!own.empty()) {
+        // Ranked as if every stage took rank_slowdown times as long: a plan that meets its SLOs
+        // only at the calibrated latencies exactly is fragile (the factors move between runs).
+        task.entry_wait_ms = stressed[i];
+        std::vector<double> busy = candidate.processor_load;
+        for (double& u : busy)
+          u *= options.rank_slowdown;
+        missing_per_s += task.rate_per_s *
+                         ShareLate(task, tp.placement, busy, options.rank_slowdown * service_ms);
+      } else {
+        missing_per_s += task.rate_per_s * (service_ms > task.slo.max_latency_ms ? 1.0 : 0.0);
+      }
       tp.slo_met = tp.accuracy >= task.slo.min_accuracy && tp.latency_ms <= task.slo.max_latency_ms;
       if (tp.slo_met)
         tp.reason.clear();
@@ -231,30 +244,6 @@ PhasePlan PlanFor(const std::vector<ServedTask>& tasks, const std::vector<int>& 
     if (!better(candidate, best))
       break;
     best = std::move(candidate);
-  }
-  // Isolation candidates: a tight task loses its slack whenever it waits behind another task's
-  // long stage, which the mean waits above hide from the planners' objective (they balance the
-  // load). So, for every task t and processor p, the phase is also planned with p kept for t
-  // alone (the other tasks' waits at p, and t's elsewhere, made prohibitive), with the best
-  // plan's waits otherwise; such a plan replaces the best when it ranks better.
-  const std::size_t P = request.processors.size();
-  if (options.queueing_aware && P >= 2 && request.tasks.size() >= 2) {
-    constexpr double kKeptOut = 1e6;  // ms: no SLO is met through such a wait
-    const std::vector<std::vector<double>> waits = EntryWaits(best.plan, request, options);
-    for (std::size_t t = 0; t < request.tasks.size(); ++t) {
-      for (std::size_t p = 0; p < P; ++p) {
-        plan::PlanRequest isolated = request;
-        for (std::size_t i = 0; i < isolated.tasks.size(); ++i) {
-          isolated.tasks[i].entry_wait_ms = waits[i];
-          for (std::size_t q = 0; q < P; ++q)
-            if ((i == t) != (q == p))
-              isolated.tasks[i].entry_wait_ms[q] = kKeptOut;
-        }
-        Ranked candidate = cascade(isolated, planner.Solve(isolated));
-        if (better(candidate, best))
-          best = std::move(candidate);
-      }
-    }
   }
   out.plan = std::move(best.plan);
   return out;

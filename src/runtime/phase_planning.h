@@ -38,9 +38,10 @@ PhasePlan PlanFor(const std::vector<ServedTask>& tasks, const std::vector<int>& 
 // (sum of rate x latency^2 / 2 over the stages p runs), sigma_ahead the load of tighter tasks on
 // p and sigma_level that of tasks as tight or tighter. 1e6 ms where that load reaches 0.95.
 // options.wait_quantile > 0 scales each by ln(rho_p / (1 - q)) / rho_p (rho_p: p's whole load).
+// `slower` multiplies every stage latency (the ranking's stress test, ServeOptions::rank_slowdown).
 std::vector<std::vector<double>> EntryWaits(const plan::Plan& plan,
                                             const plan::PlanRequest& request,
-                                            const ServeOptions& options);
+                                            const ServeOptions& options, double slower = 1.0);
 
 // The share of a task's requests expected to miss max_latency_ms along `placement` when its
 // stages, hand-overs and stitch gap take `service_ms`: 1 when that alone is over; otherwise the

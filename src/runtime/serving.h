@@ -53,6 +53,11 @@ struct ServeOptions {
   // on every request, not on the average): the M/G/1 mean scaled by ln(rho / (1 - q)) / rho, the
   // exponential tail of an M/M/1 queue, on each processor (0 where rho <= 1 - q).
   double wait_quantile = 0.0;
+  // Queueing-aware planning ranks its candidate plans by the requests expected to miss their SLO
+  // as if every stage took this many times its (calibrated) latency: the serving calibration's
+  // factors moved by up to 0.2 between runs, and a plan that loads a processor to 0.9 at the
+  // factors measured is overloaded at factors 15% higher.
+  double rank_slowdown = 1.2;
   std::uint64_t seed = 0;
   PipelineOptions pipeline;
 };

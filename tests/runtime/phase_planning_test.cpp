@@ -129,11 +129,6 @@ TEST(PlanFor, ReportsLatencyWithTheWaitsOfThePlansOwnLoad) {
     violations += !tp.slo_met;
   }
   EXPECT_EQ(phase.plan.objective.violations, violations);
-  // The tight task of the highest rate keeps a processor to itself: behind a 3 ms stage its
-  // 0.5 ms of slack would often be gone.
-  const int a_on = phase.plan.tasks[0].placement[0];
-  EXPECT_NE(phase.plan.tasks[1].placement[0], a_on);
-  EXPECT_NE(phase.plan.tasks[2].placement[0], a_on);
 }
 
 int PolicyOfThisThread() {
