@@ -202,10 +202,11 @@ PhasePlan PlanFor(const std::vector<ServedTask>& tasks, const std::vector<int>& 
       return a.missing_per_s < b.missing_per_s;
     return plan::IsBetter(a.plan.objective, b.plan.objective);
   };
-  // Per task, the largest headroom that costs no SLO: every task starts at the most headroom; a
-  // task whose tightened SLO the plan misses steps down a level, until the plan meets as many true
-  // SLOs as `base` (the plan of `with_waits` without headroom; each step lowers one task's level,
-  // so this ends). Returns `base` when no level does. Plans are judged as `judge` does.
+  // The headroom cascade: every task starts at the most headroom; a task whose tightened SLO the
+  // plan misses steps down a level (each step lowers one task's level, so this ends). Queueing-
+  // aware, the best-ranked of its plans and `base` (the plan of `with_waits` without headroom);
+  // otherwise the first plan that meets as many true SLOs as `base`, or `base`. Plans are judged
+  // as `judge` does.
   const auto cascade = [&](const plan::PlanRequest& with_waits, plan::Plan base) {
     const double base_missing = judge(base, with_waits);
     Ranked kept{std::move(base), base_missing};
@@ -224,8 +225,15 @@ PhasePlan PlanFor(const std::vector<ServedTask>& tasks, const std::vector<int>& 
       }
       const double missing = judge(with_headroom, with_waits);
       Ranked tried{std::move(with_headroom), missing};
-      if (better(tried, kept))
+      if (!options.queueing_aware) {
+        // Without waits nothing ranks headroom: the first plan that meets as many true SLOs as
+        // `base`, within its bytes, is kept (ties on load would go back to the plain plan).
+        if (tried.plan.objective.bytes_over_budget <= kept.plan.objective.bytes_over_budget &&
+            tried.plan.objective.violations <= kept.plan.objective.violations)
+          return tried;
+      } else if (better(tried, kept)) {
         kept = std::move(tried);
+      }
       if (!stepped)
         return kept;  // every task missing its tightened SLO is at the last level
     }
