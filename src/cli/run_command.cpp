@@ -783,9 +783,9 @@ void AddRunCommand(CLI::App& app) {
       ->capture_default_str();
   c->add_option("--latency-headroom", o->latency_headroom,
                 "the most latency headroom per task: plan against max_latency_ms / h, h stepping "
-                "down (2, 1.5, 1.25, 1.1, 1) for tasks no plan can give that much, as long as no "
-                "SLO is lost (profiled latencies are idle-processor figures; requests also meet "
-                "hand-overs, queueing and noise). 1: none")
+                "down (2, 1.5, 1.25, 1.1, 1) for tasks no plan can give that much; each step's "
+                "plan is a candidate (profiled latencies are idle-processor figures; requests also "
+                "meet hand-overs, queueing and noise). 1: none")
       ->capture_default_str()
       ->check(CLI::Range(1.0, 10.0));
   c->add_option("--realtime-priority", o->realtime_priority,
@@ -794,11 +794,13 @@ void AddRunCommand(CLI::App& app) {
       ->capture_default_str()
       ->check(CLI::Range(0, 99));
   c->add_flag("!--ignore-queueing", o->queueing_aware,
-              "plan against the bare latency budget instead of subtracting each task's expected "
-              "queueing wait under the plan (M/G/1 per processor)");
+              "plan without queueing waits: by default a request's expected wait at every "
+              "processor it enters (priority M/G/1 under the plan's own load) counts in its "
+              "latency, and the candidate plans are ranked by the requests expected to miss their "
+              "SLO (docs/runtime.md)");
   c->add_option("--wait-quantile", o->wait_quantile,
-                "plan against this quantile of each task's queueing wait instead of its mean "
-                "(M/M/1 tail on each processor); 0: the mean")
+                "count this quantile of each queueing wait instead of its mean (M/M/1 tail on "
+                "each processor); 0: the mean")
       ->capture_default_str()
       ->check(CLI::Range(0.0, 0.999));
   c->add_flag("!--table-handovers", o->calibrate_handovers,
