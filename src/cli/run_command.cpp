@@ -261,11 +261,9 @@ nlohmann::ordered_json RunJson(const PlannerRun& run,
                                                          latencies[tp.task], 0.95))}});
       }
       std::int64_t requests = 0, violations = 0;
-      for (std::size_t i = 0; i < ep.records.size(); ++i) {
-        if (ep.phase_of_record[i] != ph.phase)
-          continue;
-        ++requests;
-        violations += !ep.records[i].SloMet();
+      for (const auto& [name, count] : counts) {
+        requests += count.first;
+        violations += count.second;
       }
       phases.push_back({{"phase", ph.phase},
                         {"tasks", ph.tasks},

@@ -1,8 +1,5 @@
 #include "runtime/pipeline.h"
 
-#include <pthread.h>
-#include <sched.h>
-
 #include <algorithm>
 #include <atomic>
 
@@ -67,12 +64,9 @@ Pipeline::Pipeline(std::vector<engine::ProcessorConfig> processors, StageCache& 
   for (std::size_t p = 0; p < processors_.size(); ++p) {
     workers_[p]->thread = std::thread([this, p, &pinned] {
       const int rc = PinCallingThread(processors_[p].cores);
-      if (rc == 0 && options_.realtime_priority > 0) {
-        sched_param param{};
-        param.sched_priority = std::min(options_.realtime_priority, 99);
-        if (pthread_setschedparam(pthread_self(), SCHED_FIFO, &param) == 0)
-          ++realtime_workers_;
-      }
+      const ScopedRealtimePriority realtime(rc == 0 ? options_.realtime_priority : 0);
+      if (realtime.active())
+        ++realtime_workers_;
       pinned[p].set_value(rc);
       if (rc == 0)
         WorkerLoop(static_cast<int>(p));
