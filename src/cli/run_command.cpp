@@ -108,7 +108,7 @@ struct PlannerRun {
   std::vector<runtime::TaskSummary> summaries;
   std::vector<runtime::ThroughputCheck> throughput;  // closed loop: the last phase of each episode
   int warmed = 0;
-  double wall_s = 0.0;
+  double wall_s = 0.0;  // serving its episodes (warming excluded)
 };
 
 struct Totals {
@@ -611,27 +611,33 @@ void RunServe(const RunOptions& o) {
               << episodes.size() * tasks.size() << " expected plans\n";
   }
 
-  std::vector<PlannerRun> runs;
-  for (const auto& planner : planners) {
-    PlannerRun run;
-    run.planner = planner->Name();
-    const auto start = std::chrono::steady_clock::now();
+  // Every episode is served by every planner back to back, the first of them rotating from episode
+  // to episode, so that a slow spell of the shared machine falls on all planners alike.
+  std::vector<PlannerRun> runs(planners.size());
+  for (std::size_t p = 0; p < planners.size(); ++p) {
+    runs[p].planner = planners[p]->Name();
     if (budget == 0) {
-      std::cout << run.planner << ": loading the stages its plans use ...\n" << std::flush;
-      run.warmed = simulator ? simulator->Warm(*planner, episodes, serve)
-                             : server->Warm(*planner, episodes, serve);
+      std::cout << runs[p].planner << ": loading the stages its plans use ...\n" << std::flush;
+      runs[p].warmed = simulator ? simulator->Warm(*planners[p], episodes, serve)
+                                 : server->Warm(*planners[p], episodes, serve);
     }
-    for (std::size_t e = 0; e < episodes.size(); ++e) {
-      std::cout << run.planner << ": episode " << e + 1 << "/" << episodes.size() << " ("
-                << episodes[e].name << ")\n"
+  }
+  for (std::size_t e = 0; e < episodes.size(); ++e) {
+    for (std::size_t i = 0; i < planners.size(); ++i) {
+      const std::size_t p = (e + i) % planners.size();
+      PlannerRun& run = runs[p];
+      std::cout << "episode " << e + 1 << "/" << episodes.size() << " (" << episodes[e].name
+                << "): " << run.planner << "\n"
                 << std::flush;
+      const auto start = std::chrono::steady_clock::now();
       if (simulator) {
-        sim_options.keep_stage_spans = !o.trace.empty() && runs.empty() && e == 0;
-        run.episodes.push_back(simulator->RunEpisode(*planner, episodes[e], sim_options));
+        sim_options.keep_stage_spans = !o.trace.empty() && p == 0 && e == 0;
+        run.episodes.push_back(simulator->RunEpisode(*planners[p], episodes[e], sim_options));
       } else {
-        run.episodes.push_back(server->RunEpisode(*planner, episodes[e], serve));
+        run.episodes.push_back(server->RunEpisode(*planners[p], episodes[e], serve));
       }
-      if (runs.empty() && e == 0 && o.realtime_priority > 0 && !simulator) {
+      run.wall_s += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      if (e == 0 && i == 0 && o.realtime_priority > 0 && !simulator) {
         const int rt = run.episodes.back().realtime_workers;
         std::cout << "workers at SCHED_FIFO priority " << o.realtime_priority << ": " << rt
                   << " of " << in.setup.size()
@@ -650,10 +656,10 @@ void RunServe(const RunOptions& o) {
             runtime::CheckThroughput(ep, tasks, static_cast<int>(ep.phases.size()) - 1));
       }
     }
-    run.wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  }
+  for (PlannerRun& run : runs) {
     run.summaries = runtime::Summarize(run.episodes, tasks);
     PrintRun(run, tasks);
-    runs.push_back(std::move(run));
   }
   if (runs.size() > 1)
     PrintComparison(runs);
@@ -740,9 +746,11 @@ void AddRunCommand(CLI::App& app) {
       "(docs/runtime.md)");
   c->add_option("--tasks", o->tasks, "the task file (docs/planner.md, \"The task file\")")
       ->required();
-  c->add_option("--planner", o->planner,
-                "sparseloom, a baseline (SV-AO-NP, SV-AO-P, SV-LO-NP, SV-LO-P, AV-NP, AV-P) or "
-                "all (each serves the same workload in turn)")
+  c->add_option(
+       "--planner", o->planner,
+       "sparseloom, a baseline (SV-AO-NP, SV-AO-P, SV-LO-NP, SV-LO-P, AV-NP, AV-P) or "
+       "all (each serves the same workload: every episode by every planner back to back, the "
+       "first of them rotating, so that a slow spell of the machine falls on all alike)")
       ->capture_default_str();
   c->add_option("--arrivals", o->arrivals,
                 "poisson (each task at its rate_per_s x --rate-scale) or closed (each task keeps "
