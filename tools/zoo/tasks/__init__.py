@@ -30,16 +30,38 @@ def require(path: Path) -> Path:
     return path
 
 
-def bf16_matmuls():
-    """A context in which every linear, matmul and bmm call computes in bf16 and returns float32.
+def native_bf16() -> bool:
+    """Whether this CPU multiplies bf16 matrices in hardware (AMX or AVX-512 BF16), per Linux's
+    /proc/cpuinfo; False where that cannot be read."""
+    try:
+        flags = set()
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("flags"):
+                flags.update(line.split(":", 1)[1].split())
+        return bool(flags & {"amx_bf16", "avx512_bf16"})
+    except OSError:
+        return False
 
-    The task specs train under it: on this CPU (AMX) a bf16 matrix product is ~40x faster than
-    Debian torch's float32 one, which makes the transformers' training ~3x faster. Weights,
+
+def bf16_matmuls():
+    """A context in which every linear, matmul and bmm call computes in bf16 and returns float32,
+    on a CPU with native bf16 (`native_bf16`); elsewhere a context that changes nothing.
+
+    The task specs train under it: on an Intel Xeon with AMX a bf16 matrix product is ~40x faster
+    than Debian torch's float32 one, which makes the transformers' training ~3x faster. Without
+    native bf16 (an AMD EPYC with AVX2 only, say) torch 1.13 multiplies bf16 matrices in scalar
+    code: sentiment-bert's dense training ran over 20 minutes on one there instead of a few, so
+    such a CPU trains in float32 (the zoo then differs from one built on an AMX machine). Weights,
     optimizer state, norms and everything else stay float32 (autocast would be simpler, but torch
     1.13's CPU autocast leaves LayerNorm and GroupNorm failing on bf16 inputs). Convolutions stay
-    float32: bf16 did not make them faster here. Deterministic for a given seed and thread count.
+    float32: bf16 did not make them faster. Deterministic for a given seed and thread count.
     """
+    import contextlib
+
     import torch
+
+    if not native_bf16():
+        return contextlib.nullcontext()
     from torch.overrides import TorchFunctionMode
 
     def bf16(t):

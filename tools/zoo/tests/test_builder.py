@@ -422,5 +422,37 @@ class BlocksTest(unittest.TestCase):
         self.assertEqual(estimate_flops(conv, torch.randn(1, 3, 5, 5), []), 2 * 100 * 27)
 
 
+class Bf16MatmulsTest(unittest.TestCase):
+    """The demo tasks train their matrix products in bf16 only on a CPU with native bf16."""
+
+    @staticmethod
+    def inputs():
+        return (torch.randn(8, 16, generator=torch.Generator().manual_seed(0)),
+                torch.randn(16, 4, generator=torch.Generator().manual_seed(1)))
+
+    def product_under(self, native):
+        import tasks
+
+        original = tasks.native_bf16
+        tasks.native_bf16 = lambda: native
+        try:
+            with tasks.bf16_matmuls():
+                return torch.matmul(*self.inputs())
+        finally:
+            tasks.native_bf16 = original
+
+    def test_float32_without_native_bf16(self):
+        product = self.product_under(False)
+        self.assertEqual(product.dtype, torch.float32)
+        self.assertTrue(torch.equal(product, torch.matmul(*self.inputs())))
+
+    def test_bf16_with_native_bf16(self):
+        product = self.product_under(True)
+        self.assertEqual(product.dtype, torch.float32)  # computed in bf16, returned as float32
+        exact = torch.matmul(*self.inputs())
+        self.assertFalse(torch.equal(product, exact))
+        self.assertTrue(torch.allclose(product, exact, rtol=0.05, atol=0.1))
+
+
 if __name__ == "__main__":
     unittest.main()
