@@ -56,6 +56,7 @@ struct RunOptions {
   bool calibrate_latencies = true;
   std::string latency_scale;  // "" (measure), one factor, or one per task
   double calibration_s = 1.0;
+  double stitch_margin = -1.0;  // < 0: each table's latency estimator error
   bool queueing_aware = true;
   double wait_quantile = 0.0;
   int realtime_priority = 10;
@@ -355,13 +356,37 @@ std::vector<double> GivenLatencyScale(const RunOptions& o, const Inputs& in,
 }
 
 // Scales every table once, by the factor of the first task that reads it
-// (runtime::ScaleStageLatencies; a factor of 1 leaves the table as it is).
+// (runtime::ScaleStageLatencies).
 void ApplyLatencyScale(Inputs& in, const std::vector<double>& per_task) {
   const std::vector<std::size_t> first = FirstTaskOfTable(in);
   for (std::size_t t = 0; t < per_task.size(); ++t) {
-    if (first[t] == t && per_task[t] != 1.0)
+    if (first[t] == t)
       runtime::ScaleStageLatencies(in.profiles[in.table_of_task[t]], per_task[t]);
   }
+}
+
+// Sets every table's stitch margin once (runtime::SetStitchMargin): `margin` < 0 takes each
+// table's latency estimator error (MAPE). Returns the margin of each task.
+std::vector<double> ApplyStitchMargin(Inputs& in, double margin,
+                                      const std::vector<runtime::ServedTask>& tasks) {
+  const std::vector<std::size_t> first = FirstTaskOfTable(in);
+  std::vector<double> margins;
+  std::cout << "stitched variants that are not originals planned with a latency margin of";
+  for (std::size_t t = 0; t < tasks.size(); ++t) {
+    const profile::PerformanceTable& table = in.tables[in.table_of_task[t]];
+    const double m = margin >= 0.0                          ? margin
+                     : table.latency_error.metric == "mape" ? table.latency_error.value
+                                                            : 0.0;
+    if (first[t] == t)
+      runtime::SetStitchMargin(in.profiles[in.table_of_task[t]], m);
+    std::cout << (t == 0 ? " " : ", ") << Percent(m) << " (" << tasks[t].name << ")";
+    margins.push_back(m);
+  }
+  std::cout << (margin >= 0.0 ? " (--stitch-margin)"
+                              : " (their latency estimator's cross-validated error; "
+                                "--stitch-margin sets it)")
+            << "\n";
+  return margins;
 }
 
 // Serves one calibration episode (every task in order, `seconds` a phase, the task file's SLOs,
@@ -518,16 +543,17 @@ void RunServe(const RunOptions& o) {
   // The stage latencies become those this host serves at, for the planners and for the SLO grid
   // (which spans the latencies the device delivers, DESIGN.md "Evaluation protocol").
   std::vector<double> latency_scale = GivenLatencyScale(o, in, tasks);
-  if (latency_scale.empty()) {
-    latency_scale.assign(tasks.size(), 1.0);
-    if (o.calibrate_latencies && !o.simulate) {
-      // Its own cache and server: the run's cache starts empty, with clean statistics.
-      runtime::StageCache calibration_cache(source, 0);
-      runtime::Server calibration(tasks, in.setup, calibration_cache, argmax, sample);
-      latency_scale = MeasureLatencyScale(calibration, in, tasks, serve, o.calibration_s);
-    }
+  if (latency_scale.empty() && o.calibrate_latencies && !o.simulate) {
+    // Its own cache and server: the run's cache starts empty, with clean statistics.
+    runtime::StageCache calibration_cache(source, 0);
+    runtime::Server calibration(tasks, in.setup, calibration_cache, argmax, sample);
+    latency_scale = MeasureLatencyScale(calibration, in, tasks, serve, o.calibration_s);
   }
-  ApplyLatencyScale(in, latency_scale);
+  const bool calibrated = !latency_scale.empty();
+  if (calibrated)
+    ApplyLatencyScale(in, latency_scale);
+  else
+    latency_scale.assign(tasks.size(), 1.0);  // the tables' latencies and gaps, as they are
 
   // The workload: SLO configurations x arrival orders, the same for every planner.
   std::vector<runtime::SloConfiguration> configs;
@@ -543,6 +569,10 @@ void RunServe(const RunOptions& o) {
   }
   const auto orders =
       runtime::ArrivalOrders(static_cast<int>(tasks.size()), std::max(1, o.orders), o.seed);
+  // After the SLO grid, which stays what the device delivers: the margin is a planning policy.
+  std::vector<double> stitch_margins(tasks.size(), 0.0);
+  if (calibrated)
+    stitch_margins = ApplyStitchMargin(in, o.stitch_margin, tasks);
   std::vector<runtime::Episode> episodes;
   for (std::size_t c = 0; c < configs.size(); ++c) {
     for (std::size_t r = 0; r < orders.size(); ++r) {
@@ -717,6 +747,7 @@ void RunServe(const RunOptions& o) {
         {"rate_scale", o.rate_scale},
         {"seed", o.seed},
         {"latency_scale", latency_scale},
+        {"stitch_margin", stitch_margins},
         {"cache_budget_bytes", budget},
         {"full_zoo_set_bytes", full_set_bytes},
         {"memory",
@@ -820,6 +851,13 @@ void AddRunCommand(CLI::App& app) {
                 "seconds each phase of the calibration episode admits requests")
       ->capture_default_str()
       ->check(CLI::Range(0.05, 60.0));
+  c->add_option("--stitch-margin", o->stitch_margin,
+                "with calibrated or given latency factors: plan every stitched variant that is not "
+                "an original as this fraction slower than its stages' sum (its transitions were "
+                "never timed; choosing the fastest of many estimates favours the ones estimated "
+                "low). Default (-1): each table's latency estimator error; 0: none")
+      ->capture_default_str()
+      ->check(CLI::Range(-1.0, 10.0));
   c->add_option("--latency-scale", o->latency_scale,
                 "multiply the tables' stage latencies by this factor instead of measuring it: one "
                 "number for every task or one per task, comma-separated (\"1.6,1.8,1.5,1.7\"); "

@@ -1,9 +1,12 @@
 #include "runtime/latency_calibration.h"
 
+#include <algorithm>
 #include <cmath>
+#include <limits>
 #include <string>
 
 #include "common/error.h"
+#include "plan/evaluation.h"
 #include "runtime/evaluation.h"
 
 namespace sparseloom::runtime {
@@ -51,6 +54,32 @@ void ScaleStageLatencies(plan::TaskProfile& profile, double scale) {
   for (double& ms : profile.stage_latency_ms)
     ms *= scale;
   profile.stitch_gap_ms.clear();
+}
+
+void SetStitchMargin(plan::TaskProfile& profile, double margin) {
+  if (!(margin >= 0.0 && std::isfinite(margin)))
+    throw UsageError("stitch margin of task '" + profile.task +
+                     "': expected a finite number >= 0, got " + std::to_string(margin));
+  const int K = profile.num_stages;
+  const int V = profile.num_variants();
+  const int P = profile.num_processors();
+  const std::int64_t S = plan::StitchedCount(profile);
+  profile.stitch_gap_ms.assign(static_cast<std::size_t>(S), 0.0);
+  std::vector<int> digits(static_cast<std::size_t>(K));
+  for (std::int64_t s = 0; s < S; ++s) {
+    plan::DigitsOf(profile, s, digits);
+    if (std::all_of(digits.begin(), digits.end(), [&](int v) { return v == digits.front(); }))
+      continue;  // an original: its chain is what the profile timed
+    double fastest = std::numeric_limits<double>::infinity();
+    for (int p = 0; p < P; ++p) {
+      double sum = 0.0;
+      for (int k = 0; k < K; ++k)
+        sum += profile.stage_latency_ms[static_cast<std::size_t>(
+            (k * V + digits[static_cast<std::size_t>(k)]) * P + p)];
+      fastest = std::min(fastest, sum);
+    }
+    profile.stitch_gap_ms[static_cast<std::size_t>(s)] = margin * fastest;
+  }
 }
 
 }  // namespace sparseloom::runtime

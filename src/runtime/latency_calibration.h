@@ -34,4 +34,15 @@ LatencyScale ServingLatencyScale(const std::vector<RequestRecord>& records,
 // UsageError unless scale is finite and > 0.
 void ScaleStageLatencies(plan::TaskProfile& profile, double scale);
 
+// What one factor cannot hold is how a stitched chain differs from the chains the profile timed:
+// each stage was timed after the previous stage of its own variant, so an original chain's sum is
+// a measurement, while a stitched chain's transitions (an int8 stage after an fp32 one, say) are
+// an estimate whose error the latency estimator's cross-validation gives (`margin`, a fraction:
+// the table's latency MAPE). Choosing the fastest of a thousand estimates picks the ones
+// estimated too low; so this sets the stitch gap of every stitched variant that is not an
+// original to `margin` x its stages' sum on its fastest processor, and of an original to 0: a
+// stitched variant is chosen for its speed only when it beats the originals by more than the
+// estimate's error. UsageError unless margin is finite and >= 0.
+void SetStitchMargin(plan::TaskProfile& profile, double margin);
+
 }  // namespace sparseloom::runtime

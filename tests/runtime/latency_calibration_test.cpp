@@ -1,7 +1,8 @@
 // Serving calibration from request records: the factor is what a request's stages took against
 // what the profile says for the same stages on the same processors, per task; loads, drops and
 // spanless records do not count. Scaling a profile scales its stage latencies, drops its stitch
-// gaps (the factor holds them) and keeps its hand-overs.
+// gaps (the factor holds them) and keeps its hand-overs; a stitch margin slows the stitched
+// variants that are not originals.
 
 #include "runtime/latency_calibration.h"
 
@@ -105,6 +106,20 @@ TEST(LatencyCalibrationTest, ScalingMultipliesStageLatenciesDropsStitchGapsKeeps
   EXPECT_THROW(ScaleStageLatencies(profile, 0.0), UsageError);
   EXPECT_THROW(ScaleStageLatencies(profile, -1.0), UsageError);
   EXPECT_THROW(ScaleStageLatencies(profile, std::nan("")), UsageError);
+}
+
+TEST(LatencyCalibrationTest, AStitchMarginSlowsStitchedVariantsOnlyByTheirFastestStageSum) {
+  plan::TaskProfile profile = Profile("a");
+  ScaleStageLatencies(profile, 2.0);
+  SetStitchMargin(profile, 0.1);
+  // s = v0 * 2 + v1; stage (k, v) takes 2 (1 + k + v) ms on p0 after scaling, twice that on p1.
+  ASSERT_EQ(profile.stitch_gap_ms.size(), 4u);
+  EXPECT_EQ(profile.stitch_gap_ms[0], 0.0);  // dense, dense: an original
+  EXPECT_EQ(profile.stitch_gap_ms[3], 0.0);  // int8, int8: an original
+  EXPECT_NEAR(profile.stitch_gap_ms[1], 0.1 * (2.0 * 1 + 2.0 * 3), 1e-12);  // dense, int8 on p0
+  EXPECT_NEAR(profile.stitch_gap_ms[2], 0.1 * (2.0 * 2 + 2.0 * 2), 1e-12);  // int8, dense on p0
+  EXPECT_THROW(SetStitchMargin(profile, -0.1), UsageError);
+  EXPECT_THROW(SetStitchMargin(profile, std::nan("")), UsageError);
 }
 
 }  // namespace
