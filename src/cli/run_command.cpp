@@ -159,6 +159,20 @@ void PrintRun(const PlannerRun& run, const std::vector<runtime::ServedTask>& tas
          s.stitched.empty() ? "-" : s.stitched, PlacementText(s.placement)});
   }
   table.Print(std::cout);
+  double plan_ms = 0.0, worst_plan_ms = 0.0;
+  std::size_t phases = 0;
+  for (const runtime::EpisodeReport& e : run.episodes) {
+    for (const runtime::PhaseReport& ph : e.phases) {
+      plan_ms += ph.plan_ms;
+      worst_plan_ms = std::max(worst_plan_ms, ph.plan_ms);
+      ++phases;
+    }
+  }
+  if (phases > 0 && plan_ms > 0.0)
+    std::cout << "planning at each phase's start: "
+              << Fixed(plan_ms / static_cast<double>(phases), 1) << " ms mean, "
+              << Fixed(worst_plan_ms, 1)
+              << " ms at most (requests arriving meanwhile are submitted after it)\n";
   if (!run.throughput.empty()) {
     double measured = 0.0, bound = 0.0;
     for (const runtime::ThroughputCheck& c : run.throughput) {
@@ -271,6 +285,7 @@ nlohmann::ordered_json RunJson(const PlannerRun& run,
                         {"start_ms", ph.start_ms},
                         {"end_ms", ph.end_ms},
                         {"replans", ph.replans},
+                        {"plan_ms", ph.plan_ms},
                         {"requests", requests},
                         {"violations", violations},
                         {"processor_load", ph.plan.processor_load},

@@ -4,6 +4,7 @@
 #include <atomic>
 #include <cmath>
 #include <exception>
+#include <future>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -191,8 +192,22 @@ EpisodeReport Server::RunEpisode(const plan::Planner& planner, const Episode& ep
     pipeline.Submit(t, sample, make_input(t, sample), Clock::now());
   };
 
+  // Records the phase's plan and its planning time; called with `mutex` held.
+  auto record_plan = [&](const PhasePlan& phase, Clock::time_point planning, bool count_as_replan) {
+    PhaseReport& current = report.phases.back();
+    current.plan_ms += MsSince(planning, Clock::now());
+    current.plan = phase.plan;
+    current.plan_task_of.assign(tasks_.size(), -1);
+    for (std::size_t i = 0; i < phase.task_of_plan_task.size(); ++i)
+      current.plan_task_of[static_cast<std::size_t>(phase.task_of_plan_task[i])] =
+          static_cast<int>(i);
+    if (count_as_replan)
+      ++current.replans;
+  };
+
   auto replan = [&](bool count_as_replan) {
     // Called with `mutex` held.
+    const Clock::time_point planning = Clock::now();
     std::vector<bool> alive = pipeline.Alive();
     PhasePlan phase;
     while (true) {
@@ -211,14 +226,29 @@ EpisodeReport Server::RunEpisode(const plan::Planner& planner, const Episode& ep
         alive = std::move(now);
       }
     }
-    PhaseReport& current = report.phases.back();
-    current.plan = phase.plan;
-    current.plan_task_of.assign(tasks_.size(), -1);
-    for (std::size_t i = 0; i < phase.task_of_plan_task.size(); ++i)
-      current.plan_task_of[static_cast<std::size_t>(phase.task_of_plan_task[i])] =
-          static_cast<int>(i);
-    if (count_as_replan)
-      ++current.replans;
+    record_plan(phase, planning, count_as_replan);
+  };
+
+  // A new phase's plan, made without holding `mutex` (requests of the tasks already present keep
+  // flowing on their routes meanwhile), then installed under it; when a processor failed while
+  // planning, planned again under the lock.
+  auto plan_phase = [&] {
+    const Clock::time_point planning = Clock::now();
+    std::vector<int> now_present;
+    {
+      std::lock_guard lock(mutex);
+      now_present = present;
+    }
+    std::vector<plan::TaskProfile> own_restricted;
+    const PhasePlan phase = PlanFor(tasks_, now_present, episode.slos, pipeline.Alive(), planner,
+                                    options, own_restricted);
+    std::lock_guard lock(mutex);
+    try {
+      pipeline.SetRoutes(RoutesOf(phase, tasks_, episode.slos));
+      record_plan(phase, planning, false);
+    } catch (const UsageError&) {
+      replan(false);
+    }
   };
 
   pipeline.OnProcessorFailed([&](int, const std::string&) {
@@ -279,9 +309,9 @@ EpisodeReport Server::RunEpisode(const plan::Planner& planner, const Episode& ep
       phase.tasks = present;
       phase.start_ms = MsSince(start, phase_start);
       report.phases.push_back(std::move(phase));
-      replan(false);
     }
     if (options.arrivals == ArrivalKind::kClosedLoop) {
+      plan_phase();  // the tasks present keep their windows full meanwhile
       for (int w = 0; w < options.closed_loop_window; ++w)
         submit_now(joining);
       std::this_thread::sleep_until(phase_end);
@@ -295,9 +325,19 @@ EpisodeReport Server::RunEpisode(const plan::Planner& planner, const Episode& ep
       } else {
         next_arrival[j] = Clock::time_point::max();  // a task with rate 0 sends no requests
       }
+      // The phase is planned on its own thread, as a device goes on taking inputs while it plans:
+      // the tasks already present keep their routes until the new plan is in place, and the
+      // joining task's requests wait for it (submitted then, with their arrival times). Started
+      // before the driver raises its priority, so the planner runs at the normal policy.
+      std::future<void> planning = std::async(std::launch::async, plan_phase);
+      bool planned = false;
+      const auto finish_planning = [&] {
+        planning.get();  // rethrows what planning threw
+        planned = true;
+      };
       // The driver stands for the device's inputs: it runs above the workers' real-time priority
       // (where they have one), so that a request is submitted when it arrives instead of when a
-      // busy or spinning worker leaves a core free. Planning, at the phase's start, stays below.
+      // busy or spinning worker leaves a core free.
       const ScopedRealtimePriority driver_priority(
           options.pipeline.realtime_priority > 0 ? options.pipeline.realtime_priority + 1 : 0);
       report.realtime_driver = report.realtime_driver || driver_priority.active();
@@ -305,12 +345,25 @@ EpisodeReport Server::RunEpisode(const plan::Planner& planner, const Episode& ep
         std::size_t t = tasks_.size();
         for (int p : present) {
           const std::size_t q = static_cast<std::size_t>(p);
+          if (!planned && q == j)
+            continue;  // no route yet
           if (t == tasks_.size() || next_arrival[q] < next_arrival[t])
             t = q;
         }
-        if (next_arrival[t] >= phase_end)
-          break;
-        std::this_thread::sleep_until(next_arrival[t]);
+        if (t == tasks_.size() || next_arrival[t] >= phase_end) {
+          if (planned)
+            break;
+          finish_planning();  // nothing else to submit before the plan is in place
+          continue;
+        }
+        if (!planned) {
+          if (planning.wait_until(next_arrival[t]) == std::future_status::ready) {
+            finish_planning();  // then the joining task's requests that are due go first
+            continue;
+          }
+        } else {
+          std::this_thread::sleep_until(next_arrival[t]);
+        }
         std::int64_t sample = 0;
         {
           std::lock_guard lock(mutex);

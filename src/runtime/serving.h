@@ -1,9 +1,11 @@
 #pragma once
 // Serving episodes (DESIGN.md "Evaluation protocol"; docs/runtime.md): the tasks of an episode
 // arrive one after another in a given order, each with its SLO; at every arrival the planner
-// plans the tasks present and the pipeline switches to the new routes; requests arrive (Poisson
-// or closed loop) for a fixed time per phase. When a processor fails, the tasks present are
-// re-planned on the processors left. Every request ends as one record, attributed to its phase.
+// plans the tasks present (in the background: the tasks already present keep their routes and
+// only the joining task's requests wait for the plan) and the pipeline switches to the new
+// routes; requests arrive (Poisson or closed loop) for a fixed time per phase. When a processor
+// fails, the tasks present are re-planned on the processors left. Every request ends as one record,
+// attributed to its phase.
 
 #include <cstdint>
 #include <functional>
@@ -67,8 +69,12 @@ struct PhaseReport {
   std::vector<int> tasks;  // present, in arrival order
   double start_ms = 0.0;   // since the pipeline's start
   double end_ms = 0.0;
-  plan::Plan plan;                // the last plan of the phase (after any re-plan)
-  int replans = 0;                // re-plans after processor faults
+  plan::Plan plan;  // the last plan of the phase (after any re-plan)
+  int replans = 0;  // re-plans after processor faults
+  // Wall time of the phase's planning (its first plan and any re-plans). The driver plans at the
+  // phase's start, so requests that arrive meanwhile are submitted that much later (their latency
+  // still counts from their arrival).
+  double plan_ms = 0.0;
   std::vector<int> plan_task_of;  // plan.tasks index of each task, -1 when absent
 };
 

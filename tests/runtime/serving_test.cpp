@@ -449,6 +449,42 @@ TEST(ServingTest, FaultWhileAPhaseIsPlannedIsReplannedAgain) {
   EXPECT_EQ(report.phases[1].plan.tasks.size(), 2u);
 }
 
+TEST(ServingTest, TasksPresentKeepFlowingWhileTheNextPhaseIsPlanned) {
+  // Each plan takes 40 ms (one Solve: no headroom cascade, no queueing rounds). While phase 1 is
+  // planned, t0's requests run on phase 0's route; t1's wait for the plan and are then submitted
+  // with their arrival times, none dropped for want of a route.
+  Served served(2, 200.0);
+  const SlowPlanner planner(40ms);
+  ServeOptions options;
+  options.phase_s = 0.2;
+  options.latency_headroom = 1.0;
+  options.queueing_aware = false;
+  options.pipeline.max_in_flight = 100'000;
+  EpisodeReport report;
+  WithinSeconds(60, [&] {
+    report = served.server.RunEpisode(planner, InOrder(served, {0, 1}), options);
+  });
+  ExpectAccounted(report);
+  EXPECT_EQ(report.counters.dropped, 0);
+  ASSERT_EQ(report.phases.size(), 2u);
+  const PhaseReport& second = report.phases[1];
+  EXPECT_GE(second.plan_ms, 40.0);
+  const double planned_at = second.start_ms + 40.0;
+  bool t0_served_meanwhile = false;
+  int t1_requests = 0;
+  for (const RequestRecord& r : report.records) {
+    ASSERT_FALSE(r.stages.empty());
+    if (r.task == 1) {
+      ++t1_requests;
+      EXPECT_GE(r.stages.front().queued_ms, planned_at - 1.0) << "request " << r.id;
+    } else if (r.arrival_ms >= second.start_ms && r.arrival_ms < planned_at - 10.0) {
+      t0_served_meanwhile = t0_served_meanwhile || r.stages.front().start_ms < planned_at;
+    }
+  }
+  EXPECT_GT(t1_requests, 0);
+  EXPECT_TRUE(t0_served_meanwhile);
+}
+
 TEST(ServingTest, PlacementOrdersFallBackToAnyMappingWhenTooFewProcessorsAreLeft) {
   // K = P = 2: "orders" puts each stage on its own processor; after p0's fault only p1 is left.
   Served served(2, 300.0);
