@@ -169,10 +169,9 @@ void PrintRun(const PlannerRun& run, const std::vector<runtime::ServedTask>& tas
     }
   }
   if (phases > 0 && plan_ms > 0.0)
-    std::cout << "planning at each phase's start: "
-              << Fixed(plan_ms / static_cast<double>(phases), 1) << " ms mean, "
-              << Fixed(worst_plan_ms, 1)
-              << " ms at most (requests arriving meanwhile are submitted after it)\n";
+    std::cout << "planning each phase: " << Fixed(plan_ms / static_cast<double>(phases), 1)
+              << " ms mean, " << Fixed(worst_plan_ms, 1)
+              << " ms at most (in the background: only the joining task's requests wait for it)\n";
   if (!run.throughput.empty()) {
     double measured = 0.0, bound = 0.0;
     for (const runtime::ThroughputCheck& c : run.throughput) {
