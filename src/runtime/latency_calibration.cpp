@@ -2,12 +2,12 @@
 
 #include <algorithm>
 #include <cmath>
-#include <limits>
 #include <string>
 
 #include "common/error.h"
 #include "plan/evaluation.h"
 #include "runtime/evaluation.h"
+#include "runtime/workload.h"
 
 namespace sparseloom::runtime {
 
@@ -60,25 +60,15 @@ void SetStitchMargin(plan::TaskProfile& profile, double margin) {
   if (!(margin >= 0.0 && std::isfinite(margin)))
     throw UsageError("stitch margin of task '" + profile.task +
                      "': expected a finite number >= 0, got " + std::to_string(margin));
-  const int K = profile.num_stages;
-  const int V = profile.num_variants();
-  const int P = profile.num_processors();
-  const std::int64_t S = plan::StitchedCount(profile);
-  profile.stitch_gap_ms.assign(static_cast<std::size_t>(S), 0.0);
-  std::vector<int> digits(static_cast<std::size_t>(K));
-  for (std::int64_t s = 0; s < S; ++s) {
-    plan::DigitsOf(profile, s, digits);
+  profile.stitch_gap_ms.clear();
+  const std::vector<double> fastest = BestSingleProcessorLatencies(profile);  // stages alone
+  profile.stitch_gap_ms.assign(fastest.size(), 0.0);
+  std::vector<int> digits(static_cast<std::size_t>(profile.num_stages));
+  for (std::size_t s = 0; s < fastest.size(); ++s) {
+    plan::DigitsOf(profile, static_cast<std::int64_t>(s), digits);
     if (std::all_of(digits.begin(), digits.end(), [&](int v) { return v == digits.front(); }))
       continue;  // an original: its chain is what the profile timed
-    double fastest = std::numeric_limits<double>::infinity();
-    for (int p = 0; p < P; ++p) {
-      double sum = 0.0;
-      for (int k = 0; k < K; ++k)
-        sum += profile.stage_latency_ms[static_cast<std::size_t>(
-            (k * V + digits[static_cast<std::size_t>(k)]) * P + p)];
-      fastest = std::min(fastest, sum);
-    }
-    profile.stitch_gap_ms[static_cast<std::size_t>(s)] = margin * fastest;
+    profile.stitch_gap_ms[s] = margin * fastest[s];
   }
 }
 

@@ -123,35 +123,6 @@ void ValidateProfile(const plan::TaskProfile& profile) {
   }
 }
 
-// lat[s] of the formulas above, for every stitched variant.
-std::vector<double> BestSingleProcessorLatencies(const plan::TaskProfile& profile) {
-  const int K = profile.num_stages;
-  const int V = profile.num_variants();
-  const int P = profile.num_processors();
-  const std::int64_t count = plan::StitchedCount(profile);
-  std::vector<double> best(static_cast<std::size_t>(count));
-  std::vector<int> digits(static_cast<std::size_t>(K));
-  for (std::int64_t s = 0; s < count; ++s) {
-    plan::DigitsOf(profile, s, digits);
-    double fastest = std::numeric_limits<double>::infinity();
-    for (int p = 0; p < P; ++p) {
-      double sum = 0.0;
-      for (int k = 0; k < K; ++k)
-        sum += profile.stage_latency_ms[static_cast<std::size_t>(
-            (k * V + digits[static_cast<std::size_t>(k)]) * P + p)];
-      fastest = std::min(fastest, sum);
-    }
-    const auto i = static_cast<std::size_t>(s);
-    if (!profile.stitch_gap_ms.empty())
-      fastest += profile.stitch_gap_ms[i];
-    if (!(fastest > 0.0))
-      Fail("task '" + profile.task + "': stitched variant " + std::to_string(s),
-           "a positive best single-processor latency (stages plus stitch gap)", Num(fastest));
-    best[i] = fastest;
-  }
-  return best;
-}
-
 double Quantile(const std::vector<double>& sorted, double q) {
   const double position = q * static_cast<double>(sorted.size() - 1);
   const auto low = static_cast<std::size_t>(std::floor(position));
@@ -199,6 +170,34 @@ SloGrid GridOf(const plan::TaskProfile& profile) {
 }
 
 }  // namespace
+
+std::vector<double> BestSingleProcessorLatencies(const plan::TaskProfile& profile) {
+  const int K = profile.num_stages;
+  const int V = profile.num_variants();
+  const int P = profile.num_processors();
+  const std::int64_t count = plan::StitchedCount(profile);
+  std::vector<double> best(static_cast<std::size_t>(count));
+  std::vector<int> digits(static_cast<std::size_t>(K));
+  for (std::int64_t s = 0; s < count; ++s) {
+    plan::DigitsOf(profile, s, digits);
+    double fastest = std::numeric_limits<double>::infinity();
+    for (int p = 0; p < P; ++p) {
+      double sum = 0.0;
+      for (int k = 0; k < K; ++k)
+        sum += profile.stage_latency_ms[static_cast<std::size_t>(
+            (k * V + digits[static_cast<std::size_t>(k)]) * P + p)];
+      fastest = std::min(fastest, sum);
+    }
+    const auto i = static_cast<std::size_t>(s);
+    if (!profile.stitch_gap_ms.empty())
+      fastest += profile.stitch_gap_ms[i];
+    if (!(fastest > 0.0))
+      Fail("task '" + profile.task + "': stitched variant " + std::to_string(s),
+           "a positive best single-processor latency (stages plus stitch gap)", Num(fastest));
+    best[i] = fastest;
+  }
+  return best;
+}
 
 std::string ToString(Tightness tightness) {
   constexpr std::array<const char*, 3> kNames = {"tight", "medium", "loose"};
