@@ -13,10 +13,12 @@
 #include <cstdio>
 #include <cstdlib>
 #include <future>
+#include <map>
 #include <memory>
 #include <set>
 #include <string>
 #include <thread>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -588,11 +590,14 @@ TEST(ServingTest, CacheSmallerThanThePlansStaysWithinItsBudget) {
   EXPECT_GT(spans_with_load, 0);
 }
 
-// (task, sample) of every request in id order.
-std::vector<std::pair<int, std::int64_t>> Workload(const EpisodeReport& report) {
-  std::vector<std::pair<int, std::int64_t>> workload;
+// (arrival ms, task, sample) of every request in arrival order. Not id order: ids are given at
+// submission, and the joining task's requests are submitted when its phase's plan is in place, so
+// how they interleave with the other tasks' ids depends on how long the planner took.
+std::vector<std::tuple<double, int, std::int64_t>> Workload(const EpisodeReport& report) {
+  std::vector<std::tuple<double, int, std::int64_t>> workload;
   for (const RequestRecord& r : report.records)
-    workload.emplace_back(r.task, r.sample);
+    workload.emplace_back(r.arrival_ms, r.task, r.sample);
+  std::sort(workload.begin(), workload.end());
   return workload;
 }
 
@@ -617,11 +622,15 @@ TEST(ServingTest, SameSeedGivesEveryPlannerTheSameRequests) {
   EXPECT_NE(a.planner, b.planner);
   ASSERT_GT(a.records.size(), 300u);
   EXPECT_EQ(a.counters.submitted, b.counters.submitted);
+  // Arrivals follow the schedule from the pipeline's start, so they are equal to the nanosecond.
   EXPECT_EQ(Workload(a), Workload(b));
-  EXPECT_EQ(a.phase_of_record, b.phase_of_record);
-  ASSERT_EQ(a.records.size(), b.records.size());
-  for (std::size_t i = 0; i < a.records.size(); ++i)
-    EXPECT_NEAR(a.records[i].arrival_ms, b.records[i].arrival_ms, 1e-3) << "request " << i;
+  const auto phase_counts = [](const EpisodeReport& report) {
+    std::map<int, int> counts;
+    for (int phase : report.phase_of_record)
+      ++counts[phase];
+    return counts;
+  };
+  EXPECT_EQ(phase_counts(a), phase_counts(b));
   EXPECT_NE(Workload(a), Workload(c)) << "another seed, other requests";
 }
 
