@@ -379,6 +379,16 @@ std::vector<StageHotness> HotnessOfEpisodes(const std::vector<ServedTask>& tasks
   return HotnessOfPlans(profiles, num_processors, plan_keys);
 }
 
+void RecordPlan(const PhasePlan& phase, std::size_t num_tasks, bool count_as_replan,
+                PhaseReport& report) {
+  report.plan = phase.plan;
+  report.plan_task_of.assign(num_tasks, -1);
+  for (std::size_t i = 0; i < phase.task_of_plan_task.size(); ++i)
+    report.plan_task_of[static_cast<std::size_t>(phase.task_of_plan_task[i])] = static_cast<int>(i);
+  if (count_as_replan)
+    ++report.replans;
+}
+
 std::vector<int> PhaseOfRecords(const std::vector<RequestRecord>& records,
                                 const std::vector<PhaseReport>& phases) {
   std::vector<int> out;

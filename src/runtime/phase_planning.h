@@ -74,6 +74,11 @@ std::vector<std::optional<TaskRoute>> RoutesOf(const PhasePlan& phase,
                                                const std::vector<ServedTask>& tasks,
                                                const std::vector<plan::Slo>& slos);
 
+// Puts `phase` into `report` as the phase's current plan: plan, plan_task_of (over `num_tasks`
+// server tasks) and, when `count_as_replan`, one more re-plan.
+void RecordPlan(const PhasePlan& phase, std::size_t num_tasks, bool count_as_replan,
+                PhaseReport& report);
+
 // UsageError unless the episode has one valid SLO per task and its order is a permutation.
 void CheckEpisode(const Episode& episode, std::size_t num_tasks);
 // CheckEpisode, plus the serving options an episode runs under: phase_s > 0, rate_scale > 0, and

@@ -196,13 +196,7 @@ EpisodeReport Server::RunEpisode(const plan::Planner& planner, const Episode& ep
   auto record_plan = [&](const PhasePlan& phase, Clock::time_point planning, bool count_as_replan) {
     PhaseReport& current = report.phases.back();
     current.plan_ms += MsSince(planning, Clock::now());
-    current.plan = phase.plan;
-    current.plan_task_of.assign(tasks_.size(), -1);
-    for (std::size_t i = 0; i < phase.task_of_plan_task.size(); ++i)
-      current.plan_task_of[static_cast<std::size_t>(phase.task_of_plan_task[i])] =
-          static_cast<int>(i);
-    if (count_as_replan)
-      ++current.replans;
+    RecordPlan(phase, tasks_.size(), count_as_replan, current);
   };
 
   auto replan = [&](bool count_as_replan) {

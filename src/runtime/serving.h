@@ -71,9 +71,10 @@ struct PhaseReport {
   double end_ms = 0.0;
   plan::Plan plan;  // the last plan of the phase (after any re-plan)
   int replans = 0;  // re-plans after processor faults
-  // Wall time of the phase's planning (its first plan and any re-plans). The driver plans at the
-  // phase's start, so requests that arrive meanwhile are submitted that much later (their latency
-  // still counts from their arrival).
+  // Wall time of the phase's planning (its first plan and any re-plans). The phase is planned on
+  // its own thread from the phase's start: the tasks already present keep their routes meanwhile,
+  // and the joining task's requests that arrive are submitted when the plan is in place (their
+  // latency still counts from their arrival).
   double plan_ms = 0.0;
   std::vector<int> plan_task_of;  // plan.tasks index of each task, -1 when absent
 };
@@ -82,8 +83,10 @@ struct EpisodeReport {
   std::string planner;
   Episode episode;
   std::vector<PhaseReport> phases;
-  std::vector<RequestRecord> records;  // every request of the episode
-  std::vector<int> phase_of_record;    // by arrival time
+  // Every request of the episode, in id (submission) order. The joining task's requests that
+  // arrive while its phase is planned are submitted after it: sort by arrival_ms for arrival order.
+  std::vector<RequestRecord> records;
+  std::vector<int> phase_of_record;  // by arrival time
   PipelineCounters counters;
   double duration_ms = 0.0;
   int realtime_workers = 0;      // workers that ran at the asked SCHED_FIFO priority

@@ -175,14 +175,7 @@ runtime::EpisodeReport Simulator::RunEpisode(const plan::Planner& planner,
     const runtime::PhasePlan phase =
         runtime::PlanFor(served_, present, episode.slos, alive, planner, serve, restricted);
     flow.SetRoutes(runtime::RoutesOf(phase, served_, episode.slos), now, ev);
-    runtime::PhaseReport& current = report.phases.back();
-    current.plan = phase.plan;
-    current.plan_task_of.assign(tasks_.size(), -1);
-    for (std::size_t i = 0; i < phase.task_of_plan_task.size(); ++i)
-      current.plan_task_of[static_cast<std::size_t>(phase.task_of_plan_task[i])] =
-          static_cast<int>(i);
-    if (count_as_replan)
-      ++current.replans;
+    runtime::RecordPlan(phase, tasks_.size(), count_as_replan, report.phases.back());
   };
 
   // The processor's next stage, when it is idle and has one: its time is the profile's latency,
