@@ -471,7 +471,9 @@ TEST(ServingTest, TasksPresentKeepFlowingWhileTheNextPhaseIsPlanned) {
   ASSERT_EQ(report.phases.size(), 2u);
   const PhaseReport& second = report.phases[1];
   EXPECT_GE(second.plan_ms, 40.0);
-  const double planned_at = second.start_ms + 40.0;
+  // The plan is in place no sooner than plan_ms (at least 40) after the phase's start (planning
+  // starts when the driver gets there: on a loaded machine a little late).
+  const double planned_at = second.start_ms + second.plan_ms;
   bool t0_served_meanwhile = false;
   int t1_requests = 0;
   for (const RequestRecord& r : report.records) {
