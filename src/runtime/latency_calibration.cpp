@@ -1,6 +1,5 @@
 #include "runtime/latency_calibration.h"
 
-#include <algorithm>
 #include <cmath>
 #include <string>
 
@@ -62,14 +61,11 @@ void SetStitchMargin(plan::TaskProfile& profile, double margin) {
                      "': expected a finite number >= 0, got " + std::to_string(margin));
   profile.stitch_gap_ms.clear();
   const std::vector<double> fastest = BestSingleProcessorLatencies(profile);  // stages alone
-  profile.stitch_gap_ms.assign(fastest.size(), 0.0);
-  std::vector<int> digits(static_cast<std::size_t>(profile.num_stages));
-  for (std::size_t s = 0; s < fastest.size(); ++s) {
-    plan::DigitsOf(profile, static_cast<std::int64_t>(s), digits);
-    if (std::all_of(digits.begin(), digits.end(), [&](int v) { return v == digits.front(); }))
-      continue;  // an original: its chain is what the profile timed
+  profile.stitch_gap_ms.resize(fastest.size());
+  for (std::size_t s = 0; s < fastest.size(); ++s)
     profile.stitch_gap_ms[s] = margin * fastest[s];
-  }
+  for (int v = 0; v < profile.num_variants(); ++v)  // an original's chain is what the profile timed
+    profile.stitch_gap_ms[static_cast<std::size_t>(plan::OriginalStitched(profile, v))] = 0.0;
 }
 
 }  // namespace sparseloom::runtime

@@ -20,11 +20,11 @@ std::string ToString(Tightness tightness);  // "tight", "medium", "loose"
 // latency of its fastest variant that meets that accuracy and of its most accurate original
 // variant. Every grid point is met by some stitched variant alone. Throws UsageError on a
 // malformed profile.
-// Per stitched variant: the sum of its stages on its fastest single processor plus its stitch
-// gap (lat[s] of the SLO grid). Throws unless every one is positive.
-std::vector<double> BestSingleProcessorLatencies(const plan::TaskProfile& profile);
-
 plan::Slo SloAt(const plan::TaskProfile& profile, Tightness accuracy, Tightness latency);
+
+// Per stitched variant: the sum of its stages on its fastest single processor plus its stitch
+// gap (lat[s] of the SLO grid). Throws UsageError unless every one is positive.
+std::vector<double> BestSingleProcessorLatencies(const plan::TaskProfile& profile);
 
 struct SloConfiguration {
   std::vector<plan::Slo> slos;     // per task, in the profiles' order
