@@ -18,6 +18,7 @@ import tempfile
 import textwrap
 import time
 import unittest
+from unittest import mock
 from pathlib import Path
 
 import torch
@@ -433,13 +434,8 @@ class Bf16MatmulsTest(unittest.TestCase):
     def product_under(self, native):
         import tasks
 
-        original = tasks.native_bf16
-        tasks.native_bf16 = lambda: native
-        try:
-            with tasks.bf16_matmuls():
-                return torch.matmul(*self.inputs())
-        finally:
-            tasks.native_bf16 = original
+        with mock.patch.object(tasks, "native_bf16", return_value=native), tasks.bf16_matmuls():
+            return torch.matmul(*self.inputs())
 
     def test_float32_without_native_bf16(self):
         product = self.product_under(False)
