@@ -58,6 +58,7 @@ struct RunOptions {
   double calibration_s = 1.0;
   double stitch_margin = -1.0;  // < 0: each table's latency estimator error
   bool queueing_aware = true;
+  bool plan_ahead = true;
   double wait_quantile = 0.0;
   int realtime_priority = 10;
   std::uint64_t seed = 0;
@@ -160,18 +161,21 @@ void PrintRun(const PlannerRun& run, const std::vector<runtime::ServedTask>& tas
   }
   table.Print(std::cout);
   double plan_ms = 0.0, worst_plan_ms = 0.0;
-  std::size_t phases = 0;
+  std::size_t phases = 0, ahead = 0;
   for (const runtime::EpisodeReport& e : run.episodes) {
     for (const runtime::PhaseReport& ph : e.phases) {
       plan_ms += ph.plan_ms;
       worst_plan_ms = std::max(worst_plan_ms, ph.plan_ms);
       ++phases;
+      ahead += ph.planned_ahead;
     }
   }
   if (phases > 0 && plan_ms > 0.0)
-    std::cout << "planning each phase: " << Fixed(plan_ms / static_cast<double>(phases), 1)
-              << " ms mean, " << Fixed(worst_plan_ms, 1)
-              << " ms at most (in the background: only the joining task's requests wait for it)\n";
+    std::cout << "planning each phase: " << Fixed(plan_ms / static_cast<double>(phases), 2)
+              << " ms mean, " << Fixed(worst_plan_ms, 2) << " ms at most; " << ahead << " of "
+              << phases
+              << " phases had a plan made ahead (the others were planned in the background: "
+                 "only the joining task's requests wait for it)\n";
   if (!run.throughput.empty()) {
     double measured = 0.0, bound = 0.0;
     for (const runtime::ThroughputCheck& c : run.throughput) {
@@ -285,6 +289,7 @@ nlohmann::ordered_json RunJson(const PlannerRun& run,
                         {"end_ms", ph.end_ms},
                         {"replans", ph.replans},
                         {"plan_ms", ph.plan_ms},
+                        {"planned_ahead", ph.planned_ahead},
                         {"requests", requests},
                         {"violations", violations},
                         {"processor_load", ph.plan.processor_load},
@@ -665,6 +670,12 @@ void RunServe(const RunOptions& o) {
       runs[p].warmed = simulator ? simulator->Warm(*planners[p], episodes, serve)
                                  : server->Warm(*planners[p], episodes, serve);
     }
+    if (o.plan_ahead && !simulator) {
+      const int made = server->PlanAhead(*planners[p], episodes, serve);
+      std::cout << runs[p].planner << ": " << made
+                << " plans made ahead for the expected SLO configurations\n"
+                << std::flush;
+    }
   }
   for (std::size_t e = 0; e < episodes.size(); ++e) {
     for (std::size_t i = 0; i < planners.size(); ++i) {
@@ -760,6 +771,7 @@ void RunServe(const RunOptions& o) {
         {"phase_s", o.phase_s},
         {"rate_scale", o.rate_scale},
         {"seed", o.seed},
+        {"plans_made_ahead", o.plan_ahead && !o.simulate},
         {"latency_scale", latency_scale},
         {"stitch_margin", stitch_margins},
         {"cache_budget_bytes", budget},
@@ -791,11 +803,11 @@ void AddRunCommand(CLI::App& app) {
       "(docs/runtime.md)");
   c->add_option("--tasks", o->tasks, "the task file (docs/planner.md, \"The task file\")")
       ->required();
-  c->add_option(
-       "--planner", o->planner,
-       "sparseloom, a baseline (SV-AO-NP, SV-AO-P, SV-LO-NP, SV-LO-P, AV-NP, AV-P) or "
-       "all (each serves the same workload: every episode by every planner back to back, the "
-       "first of them rotating, so that a slow spell of the machine falls on all alike)")
+  c->add_option("--planner", o->planner,
+                "sparseloom, a baseline (SV-AO-NP, SV-AO-P, SV-LO-NP, SV-LO-P, AV-NP, AV-P), a "
+                "comma-separated list of them, or all (each serves the same workload: every "
+                "episode by every planner back to back, the "
+                "first of them rotating, so that a slow spell of the machine falls on all alike)")
       ->capture_default_str();
   c->add_option("--arrivals", o->arrivals,
                 "poisson (each task at its rate_per_s x --rate-scale) or closed (each task keeps "
@@ -849,6 +861,11 @@ void AddRunCommand(CLI::App& app) {
               "processor it enters (priority M/G/1 under the plan's own load) counts in its "
               "latency, and the candidate plans are ranked by the requests expected to miss their "
               "SLO (docs/runtime.md)");
+  c->add_flag("!--plan-online", o->plan_ahead,
+              "plan every phase when it starts (while the joining task's requests wait) instead "
+              "of installing the plan made ahead, before serving, for each phase of the expected "
+              "SLO configurations (docs/runtime.md, \"Plans made ahead\"); the simulator always "
+              "plans on its virtual clock, where planning takes no time");
   c->add_option("--wait-quantile", o->wait_quantile,
                 "count this quantile of each queueing wait instead of its mean (M/M/1 tail on "
                 "each processor); 0: the mean")

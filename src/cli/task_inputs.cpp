@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 #include <map>
+#include <sstream>
 
 #include "common/error.h"
 #include "zoo/zoo.h"
@@ -201,18 +202,28 @@ std::vector<std::unique_ptr<plan::Planner>> PlannersNamed(const std::string& nam
   if (name == "all")
     return plan::MakeAllPlanners();
   std::vector<std::unique_ptr<plan::Planner>> out;
-  if (name == "sparseloom") {
-    out.push_back(plan::MakeSparseLoomPlanner());
-    return out;
-  }
-  for (plan::Baseline b : {plan::Baseline::kSvAoNp, plan::Baseline::kSvAoP, plan::Baseline::kSvLoNp,
-                           plan::Baseline::kSvLoP, plan::Baseline::kAvNp, plan::Baseline::kAvP}) {
-    if (plan::NameOf(b) == name) {
-      out.push_back(plan::MakeBaselinePlanner(b));
-      return out;
+  std::stringstream list(name);
+  std::string one;
+  while (std::getline(list, one, ',')) {
+    if (one == "sparseloom") {
+      out.push_back(plan::MakeSparseLoomPlanner());
+      continue;
     }
+    const std::size_t before = out.size();
+    for (plan::Baseline b :
+         {plan::Baseline::kSvAoNp, plan::Baseline::kSvAoP, plan::Baseline::kSvLoNp,
+          plan::Baseline::kSvLoP, plan::Baseline::kAvNp, plan::Baseline::kAvP}) {
+      if (plan::NameOf(b) == one)
+        out.push_back(plan::MakeBaselinePlanner(b));
+    }
+    if (out.size() == before)
+      throw UsageError("--planner: unknown planner '" + one +
+                       "' (expected sparseloom, SV-AO-NP, SV-AO-P, SV-LO-NP, SV-LO-P, AV-NP, "
+                       "AV-P, all, or a comma-separated list of them)");
   }
-  throw UsageError("--planner: unknown planner '" + name + "'");
+  if (out.empty())
+    throw UsageError("--planner: no planner named");
+  return out;
 }
 
 }  // namespace sparseloom::cli

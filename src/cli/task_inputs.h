@@ -30,7 +30,8 @@ struct Inputs {
 
 Inputs LoadInputs(const std::string& task_file);
 plan::PlanRequest RequestOf(const Inputs& in);
-// "sparseloom", "all" (SparseLoom, then the six baselines) or a baseline's name ("AV-P", ...).
+// "sparseloom", "all" (SparseLoom, then the six baselines), a baseline's name ("AV-P", ...), or a
+// comma-separated list of these names ("sparseloom,AV-P"), in its order.
 std::vector<std::unique_ptr<plan::Planner>> PlannersNamed(const std::string& name);
 std::string Join(const std::vector<std::string>& items, const std::string& separator);
 

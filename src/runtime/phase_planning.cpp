@@ -344,6 +344,38 @@ std::vector<PhasePlan> PlanEpisode(const std::vector<ServedTask>& tasks, int num
   return plans;
 }
 
+PlanBook::Key PlanBook::KeyOf(const std::string& planner, const std::vector<int>& present,
+                              const std::vector<plan::Slo>& slos, const ServeOptions& options) {
+  std::vector<std::pair<double, double>> present_slos;
+  for (int t : present) {
+    const plan::Slo& slo = slos.at(static_cast<std::size_t>(t));
+    present_slos.emplace_back(slo.min_accuracy, slo.max_latency_ms);
+  }
+  return {planner,
+          present,
+          std::move(present_slos),
+          options.rate_scale,
+          options.memory_budget_bytes,
+          static_cast<int>(options.placements),
+          options.latency_headroom,
+          options.queueing_aware,
+          options.wait_quantile,
+          options.rank_slowdown};
+}
+
+void PlanBook::Add(const std::string& planner, const std::vector<int>& present,
+                   const std::vector<plan::Slo>& slos, const ServeOptions& options,
+                   PhasePlan phase) {
+  plans_.insert_or_assign(KeyOf(planner, present, slos, options), std::move(phase));
+}
+
+const PhasePlan* PlanBook::Find(const std::string& planner, const std::vector<int>& present,
+                                const std::vector<plan::Slo>& slos,
+                                const ServeOptions& options) const {
+  const auto it = plans_.find(KeyOf(planner, present, slos, options));
+  return it == plans_.end() ? nullptr : &it->second;
+}
+
 std::vector<StageKey> KeysOfEpisodes(const std::vector<ServedTask>& tasks, int num_processors,
                                      const plan::Planner& planner,
                                      const std::vector<Episode>& episodes,

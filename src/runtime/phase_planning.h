@@ -5,8 +5,11 @@
 // server (runtime/serving.h) and the simulator (sim/simulator.h), so both serve the same plans.
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
+#include <tuple>
+#include <utility>
 #include <vector>
 
 #include "plan/planner.h"
@@ -30,6 +33,29 @@ PhasePlan PlanFor(const std::vector<ServedTask>& tasks, const std::vector<int>& 
                   const std::vector<plan::Slo>& slos, const std::vector<bool>& alive,
                   const plan::Planner& planner, const ServeOptions& options,
                   std::vector<plan::TaskProfile>& restricted);
+
+// Plans made ahead (Server::PlanAhead; docs/runtime.md, "Plans made ahead"), each kept by its
+// planner's name, the tasks present in arrival order, their SLOs and the serving options PlanFor
+// reads, all processors alive. A phase that differs in any of these finds none.
+class PlanBook {
+ public:
+  void Add(const std::string& planner, const std::vector<int>& present,
+           const std::vector<plan::Slo>& slos, const ServeOptions& options, PhasePlan phase);
+  // The plan kept for these, or nullptr.
+  const PhasePlan* Find(const std::string& planner, const std::vector<int>& present,
+                        const std::vector<plan::Slo>& slos, const ServeOptions& options) const;
+  std::size_t size() const { return plans_.size(); }
+
+ private:
+  // planner, present, (min_accuracy, max_latency_ms) of each present task, then ServeOptions'
+  // rate_scale, memory_budget_bytes, placements, latency_headroom, queueing_aware, wait_quantile
+  // and rank_slowdown.
+  using Key = std::tuple<std::string, std::vector<int>, std::vector<std::pair<double, double>>,
+                         double, std::int64_t, int, double, bool, double, double>;
+  static Key KeyOf(const std::string& planner, const std::vector<int>& present,
+                   const std::vector<plan::Slo>& slos, const ServeOptions& options);
+  std::map<Key, PhasePlan> plans_;
+};
 
 // The expected queueing wait (ms) of a request of each task of `plan` (request order) entering
 // each processor's queue, under the plan's own load: non-preemptive priority queues (Cobham's

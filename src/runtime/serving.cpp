@@ -109,6 +109,7 @@ Server::Server(std::vector<ServedTask> tasks, std::vector<engine::ProcessorConfi
     : tasks_(std::move(tasks)),
       processors_(std::move(processors)),
       cache_(cache),
+      plans_ahead_(std::make_unique<PlanBook>()),
       argmax_(std::move(argmax)),
       sample_(std::move(sample)) {
   if (tasks_.empty())
@@ -131,6 +132,8 @@ Server::Server(std::vector<ServedTask> tasks, std::vector<engine::ProcessorConfi
   }
 }
 
+Server::~Server() = default;
+
 std::vector<plan::Plan> Server::PlanPhases(const plan::Planner& planner, const Episode& episode,
                                            const ServeOptions& options) const {
   std::vector<plan::Plan> plans;
@@ -144,6 +147,21 @@ int Server::Warm(const plan::Planner& planner, const std::vector<Episode>& episo
                  const ServeOptions& options) {
   return cache_.Preload(
       KeysOfEpisodes(tasks_, static_cast<int>(processors_.size()), planner, episodes, options));
+}
+
+int Server::PlanAhead(const plan::Planner& planner, const std::vector<Episode>& episodes,
+                      const ServeOptions& options) {
+  const std::size_t before = plans_ahead_->size();
+  for (const Episode& episode : episodes) {
+    std::vector<PhasePlan> phases =
+        PlanEpisode(tasks_, static_cast<int>(processors_.size()), planner, episode, options);
+    std::vector<int> present;
+    for (std::size_t i = 0; i < phases.size(); ++i) {
+      present.push_back(episode.order[i]);
+      plans_ahead_->Add(planner.Name(), present, episode.slos, options, std::move(phases[i]));
+    }
+  }
+  return static_cast<int>(plans_ahead_->size() - before);
 }
 
 EpisodeReport Server::RunEpisode(const plan::Planner& planner, const Episode& episode,
@@ -223,9 +241,17 @@ EpisodeReport Server::RunEpisode(const plan::Planner& planner, const Episode& ep
     record_plan(phase, planning, count_as_replan);
   };
 
-  // A new phase's plan, made without holding `mutex` (requests of the tasks already present keep
-  // flowing on their routes meanwhile), then installed under it; when a processor failed while
-  // planning, planned again under the lock.
+  // The plan made ahead for the tasks present, when every processor is alive and one was made.
+  auto planned_ahead = [&](const std::vector<int>& tasks_present) -> const PhasePlan* {
+    const std::vector<bool> alive = pipeline.Alive();
+    if (!std::all_of(alive.begin(), alive.end(), [](bool a) { return a; }))
+      return nullptr;
+    return plans_ahead_->Find(planner.Name(), tasks_present, episode.slos, options);
+  };
+
+  // A new phase's plan, the one made ahead or one made now without holding `mutex` (requests of
+  // the tasks already present keep flowing on their routes meanwhile), then installed under it;
+  // when a processor failed while planning, planned again under the lock.
   auto plan_phase = [&] {
     const Clock::time_point planning = Clock::now();
     std::vector<int> now_present;
@@ -233,13 +259,17 @@ EpisodeReport Server::RunEpisode(const plan::Planner& planner, const Episode& ep
       std::lock_guard lock(mutex);
       now_present = present;
     }
+    const PhasePlan* ahead = planned_ahead(now_present);
     std::vector<plan::TaskProfile> own_restricted;
-    const PhasePlan phase = PlanFor(tasks_, now_present, episode.slos, pipeline.Alive(), planner,
-                                    options, own_restricted);
+    const PhasePlan phase = ahead != nullptr
+                                ? *ahead
+                                : PlanFor(tasks_, now_present, episode.slos, pipeline.Alive(),
+                                          planner, options, own_restricted);
     std::lock_guard lock(mutex);
     try {
       pipeline.SetRoutes(RoutesOf(phase, tasks_, episode.slos));
       record_plan(phase, planning, false);
+      report.phases.back().planned_ahead = ahead != nullptr;
     } catch (const UsageError&) {
       replan(false);
     }
@@ -319,12 +349,19 @@ EpisodeReport Server::RunEpisode(const plan::Planner& planner, const Episode& ep
       } else {
         next_arrival[j] = Clock::time_point::max();  // a task with rate 0 sends no requests
       }
-      // The phase is planned on its own thread, as a device goes on taking inputs while it plans:
-      // the tasks already present keep their routes until the new plan is in place, and the
-      // joining task's requests wait for it (submitted then, with their arrival times). Started
-      // before the driver raises its priority, so the planner runs at the normal policy.
-      std::future<void> planning = std::async(std::launch::async, plan_phase);
+      // A plan made ahead is installed now. Otherwise the phase is planned on its own thread, as a
+      // device goes on taking inputs while it plans: the tasks already present keep their routes
+      // until the new plan is in place, and the joining task's requests wait for it (submitted
+      // then, with their arrival times). Started before the driver raises its priority, so the
+      // planner runs at the normal policy.
+      std::future<void> planning;
       bool planned = false;
+      if (planned_ahead(present) != nullptr) {  // only this thread changes `present`
+        plan_phase();
+        planned = true;
+      } else {
+        planning = std::async(std::launch::async, plan_phase);
+      }
       const auto finish_planning = [&] {
         planning.get();  // rethrows what planning threw
         planned = true;

@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -19,6 +20,8 @@
 #include "runtime/workload.h"
 
 namespace sparseloom::runtime {
+
+class PlanBook;  // runtime/phase_planning.h
 
 struct ServedTask {
   std::string name;
@@ -76,6 +79,9 @@ struct PhaseReport {
   // and the joining task's requests that arrive are submitted when the plan is in place (their
   // latency still counts from their arrival).
   double plan_ms = 0.0;
+  // The phase's first plan was one made ahead (Server::PlanAhead): installed when the phase
+  // started, nobody waited for it.
+  bool planned_ahead = false;
   std::vector<int> plan_task_of;  // plan.tasks index of each task, -1 when absent
 };
 
@@ -99,6 +105,7 @@ class Server {
   Server(std::vector<ServedTask> tasks, std::vector<engine::ProcessorConfig> processors,
          StageCache& cache, std::function<std::int64_t(const engine::Tensor&)> argmax,
          std::function<engine::Tensor(const engine::Tensor&, std::int64_t)> sample);
+  ~Server();
 
   // The plan of every phase of `episode` under `planner`, on all processors (no requests run).
   std::vector<plan::Plan> PlanPhases(const plan::Planner& planner, const Episode& episode,
@@ -106,6 +113,14 @@ class Server {
   // Loads every stage those plans use (under the cache's budget, hottest plans first).
   int Warm(const plan::Planner& planner, const std::vector<Episode>& episodes,
            const ServeOptions& options);
+  // Makes `planner`'s plan of every phase of `episodes` (the SLO configurations the device
+  // expects) before serving and keeps it (docs/runtime.md, "Plans made ahead"): RunEpisode under
+  // the same planner and planning options then installs the kept plan when a phase whose tasks
+  // and SLOs match one starts, instead of planning while the joining task's requests wait. Any
+  // other phase, and every re-plan after a fault, is planned when it comes. Returns the number of
+  // distinct plans kept. Not to be called while an episode runs.
+  int PlanAhead(const plan::Planner& planner, const std::vector<Episode>& episodes,
+                const ServeOptions& options);
 
   EpisodeReport RunEpisode(const plan::Planner& planner, const Episode& episode,
                            const ServeOptions& options);
@@ -117,6 +132,7 @@ class Server {
   std::vector<ServedTask> tasks_;
   std::vector<engine::ProcessorConfig> processors_;
   StageCache& cache_;
+  std::unique_ptr<PlanBook> plans_ahead_;
   std::function<std::int64_t(const engine::Tensor&)> argmax_;
   std::function<engine::Tensor(const engine::Tensor&, std::int64_t)> sample_;
 };

@@ -99,6 +99,17 @@ expect_json poisson-same-workload "$tmp/all.json" \
    and len(set(tuple(p["requests"] for e in r["episodes"] for p in e["phases"]) for r in d["runs"])) == 1'
 expect_json poisson-plans "$tmp/all.json" \
   'all(len(p["plan"]) == len(p["tasks"]) == i + 1 for r in d["runs"] for e in r["episodes"] for i, p in enumerate(e["phases"]))'
+# Every phase's plan was made ahead for the expected SLO configurations (docs/runtime.md).
+expect_output plans-ahead-line "^SparseLoom: [0-9]+ plans made ahead for the expected SLO configurations$"
+expect_output plans-ahead-summary "^planning each phase: [0-9.]+ ms mean, [0-9.]+ ms at most; 4 of 4 phases had a plan made ahead"
+expect_json plans-ahead-json "$tmp/all.json" \
+  'd["plans_made_ahead"] is True and all(p["planned_ahead"] for r in d["runs"] for e in r["episodes"] for p in e["phases"])'
+# A list of planners, served in its order, planning each phase when it starts.
+check planner-list 0 "^== comparison" -- "$bin" run --tasks "$tmp/tasks.json" --planner AV-P,sparseloom \
+  --slo-configs 2 --phase-s 0.2 --plan-online --json "$tmp/list.json"
+expect_json planner-list-json "$tmp/list.json" \
+  '[r["planner"] for r in d["runs"]] == ["AV-P", "SparseLoom"] and d["plans_made_ahead"] is False
+   and not any(p["planned_ahead"] for r in d["runs"] for e in r["episodes"] for p in e["phases"])'
 expect_json trace-json "$tmp/trace.json" \
   'len(d["traceEvents"]) > 0 and any(ev.get("ph") == "X" for ev in d["traceEvents"])
    and all(ev["dur"] >= 0 for ev in d["traceEvents"] if ev.get("ph") == "X")'
@@ -191,6 +202,8 @@ bad() {  # bad NAME PATTERN ARGS...: `sparseloom run` fails with exit 1 and writ
   expect_no_file "$name-no-json" "$tmp/bad.json"
 }
 bad unknown-planner "^error: --planner: unknown planner 'nope'" --tasks "$tmp/tasks.json" --planner nope
+bad unknown-planner-in-list "^error: --planner: unknown planner 'nope' \(expected sparseloom, .*comma-separated" \
+  --tasks "$tmp/tasks.json" --planner sparseloom,nope
 bad bad-arrivals "^error: --arrivals: expected \"poisson\" or \"closed\", got \"bursty\"" \
   --tasks "$tmp/tasks.json" --arrivals bursty
 for budget in lots 0% 150% -3 inf 1e30; do

@@ -138,6 +138,73 @@ int PolicyOfThisThread() {
   return policy;
 }
 
+TEST(PlanBook, FindsAPlanOnlyForItsPlannerTasksSlosAndPlanningOptions) {
+  PhasePlan kept;
+  kept.plan.planner = "A";
+  kept.task_of_plan_task = {2, 0};
+  const std::vector<plan::Slo> slos = {{0.5, 10.0}, {0.6, 20.0}, {0.7, 30.0}};
+  const ServeOptions options;
+  PlanBook book;
+  book.Add("A", {2, 0}, slos, options, kept);
+  ASSERT_EQ(book.size(), 1u);
+  const PhasePlan* found = book.Find("A", {2, 0}, slos, options);
+  ASSERT_NE(found, nullptr);
+  EXPECT_EQ(found->task_of_plan_task, kept.task_of_plan_task);
+
+  // A task absent from the phase may have any SLO.
+  std::vector<plan::Slo> absent_changed = slos;
+  absent_changed[1].max_latency_ms = 99.0;
+  EXPECT_NE(book.Find("A", {2, 0}, absent_changed, options), nullptr);
+
+  EXPECT_EQ(book.Find("B", {2, 0}, slos, options), nullptr);  // another planner
+  EXPECT_EQ(book.Find("A", {0, 2}, slos, options), nullptr);  // another arrival order
+  EXPECT_EQ(book.Find("A", {2}, slos, options), nullptr);     // other tasks present
+  for (int field = 0; field < 2; ++field) {
+    std::vector<plan::Slo> other = slos;
+    (field == 0 ? other[0].min_accuracy : other[2].max_latency_ms) += 1e-9;
+    EXPECT_EQ(book.Find("A", {2, 0}, other, options), nullptr) << "SLO field " << field;
+  }
+  // Every serving option PlanFor reads.
+  for (int field = 0; field < 7; ++field) {
+    ServeOptions other = options;
+    switch (field) {
+      case 0:
+        other.rate_scale = 2.0;
+        break;
+      case 1:
+        other.memory_budget_bytes = 1000;
+        break;
+      case 2:
+        other.placements = plan::PlacementSpace::kOrders;
+        break;
+      case 3:
+        other.latency_headroom = 1.5;
+        break;
+      case 4:
+        other.queueing_aware = false;
+        break;
+      case 5:
+        other.wait_quantile = 0.9;
+        break;
+      default:
+        other.rank_slowdown = 1.0;
+        break;
+    }
+    EXPECT_EQ(book.Find("A", {2, 0}, slos, other), nullptr) << "option " << field;
+  }
+  // What PlanFor does not read does not matter.
+  ServeOptions serving_only = options;
+  serving_only.phase_s = 7.0;
+  serving_only.seed = 3;
+  EXPECT_NE(book.Find("A", {2, 0}, slos, serving_only), nullptr);
+
+  // Adding the same key again replaces the plan.
+  kept.task_of_plan_task = {7, 7};
+  book.Add("A", {2, 0}, slos, options, kept);
+  EXPECT_EQ(book.size(), 1u);
+  EXPECT_EQ(book.Find("A", {2, 0}, slos, options)->task_of_plan_task, (std::vector<int>{7, 7}));
+}
+
 TEST(ScopedRealtimePriority, RaisesWhilePermittedAndRestoresAfter) {
   // On a thread of its own, so a failure cannot leave the test runner's thread real-time.
   std::thread([] {

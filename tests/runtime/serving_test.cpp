@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -487,6 +488,92 @@ TEST(ServingTest, TasksPresentKeepFlowingWhileTheNextPhaseIsPlanned) {
   }
   EXPECT_GT(t1_requests, 0);
   EXPECT_TRUE(t0_served_meanwhile);
+}
+
+// SparseLoom's planner, counting its Solve calls.
+class CountingPlanner final : public plan::Planner {
+ public:
+  CountingPlanner() : inner_(plan::MakeSparseLoomPlanner()) {}
+  std::string Name() const override { return "counted " + inner_->Name(); }
+  plan::Plan Solve(const plan::PlanRequest& request) const override {
+    ++solves;
+    return inner_->Solve(request);
+  }
+  mutable std::atomic<int> solves{0};
+
+ private:
+  std::unique_ptr<plan::Planner> inner_;
+};
+
+TEST(ServingTest, PhasesPlannedAheadStartOnTheKeptPlanAndOthersArePlannedWhenTheyCome) {
+  Served served(2, 200.0);
+  const CountingPlanner planner;
+  ServeOptions options;
+  options.phase_s = 0.1;
+  options.latency_headroom = 1.0;  // one Solve a plan
+  options.queueing_aware = false;
+  options.pipeline.max_in_flight = 100'000;
+  const Episode expected = InOrder(served, {0, 1}, "expected");
+  Episode unexpected = InOrder(served, {0, 1}, "unexpected");
+  unexpected.slos[1].max_latency_ms = 5'000.0;  // phase 0 as expected, phase 1 not
+
+  EXPECT_EQ(served.server.PlanAhead(planner, {expected}, options), 2);
+  EXPECT_EQ(served.server.PlanAhead(planner, {expected}, options), 0);  // kept already
+  const std::vector<plan::Plan> planned = served.server.PlanPhases(planner, expected, options);
+  planner.solves = 0;
+  EpisodeReport ahead, other, faster;
+  ServeOptions faster_options = options;
+  faster_options.rate_scale = 2.0;  // plans for other rates are not the kept ones
+  WithinSeconds(60, [&] {
+    ahead = served.server.RunEpisode(planner, expected, options);
+    EXPECT_EQ(planner.solves, 0);
+    other = served.server.RunEpisode(planner, unexpected, options);
+    EXPECT_EQ(planner.solves, 1);
+    faster = served.server.RunEpisode(planner, expected, faster_options);
+    EXPECT_EQ(planner.solves, 3);
+  });
+  for (const EpisodeReport* report : {&ahead, &other, &faster}) {
+    ExpectAccounted(*report);
+    EXPECT_EQ(report->counters.dropped, 0);
+    ASSERT_EQ(report->phases.size(), 2u);
+  }
+  for (std::size_t i = 0; i < 2; ++i) {
+    EXPECT_TRUE(ahead.phases[i].planned_ahead) << "phase " << i;
+    ASSERT_EQ(ahead.phases[i].plan.tasks.size(), planned[i].tasks.size());
+    for (std::size_t t = 0; t < planned[i].tasks.size(); ++t) {
+      EXPECT_EQ(ahead.phases[i].plan.tasks[t].variant_of_stage,
+                planned[i].tasks[t].variant_of_stage);
+      EXPECT_EQ(ahead.phases[i].plan.tasks[t].placement, planned[i].tasks[t].placement);
+    }
+    EXPECT_FALSE(faster.phases[i].planned_ahead) << "phase " << i;
+  }
+  EXPECT_TRUE(other.phases[0].planned_ahead);
+  EXPECT_FALSE(other.phases[1].planned_ahead);
+}
+
+TEST(ServingTest, AFaultReplansOnlineEvenWithPlansMadeAhead) {
+  Served served(2, 400.0);
+  const CountingPlanner planner;
+  ServeOptions options;
+  options.phase_s = 0.1;
+  options.latency_headroom = 1.0;
+  options.queueing_aware = false;
+  options.pipeline.max_in_flight = 100'000;
+  options.pipeline.fault_processor = 0;
+  options.pipeline.fault_after_ms = 50.0;  // in phase 0, whose plan runs on p0 (the faster)
+  const Episode episode = InOrder(served, {0, 1});
+  ASSERT_EQ(served.server.PlanAhead(planner, {episode}, options), 2);
+  planner.solves = 0;
+  EpisodeReport report;
+  WithinSeconds(60, [&] { report = served.server.RunEpisode(planner, episode, options); });
+  ExpectAccounted(report);
+  ASSERT_EQ(report.phases.size(), 2u);
+  EXPECT_TRUE(report.phases[0].planned_ahead);  // the fault comes later
+  EXPECT_GE(report.phases[0].replans, 1);
+  // Phase 1 starts with p0 gone: its kept plan (on both processors) is not used.
+  EXPECT_FALSE(report.phases[1].planned_ahead);
+  EXPECT_EQ(report.phases[1].plan.processors, (std::vector<std::string>{"p1"}));
+  EXPECT_GE(planner.solves, 2);
 }
 
 TEST(ServingTest, PlacementOrdersFallBackToAnyMappingWhenTooFewProcessorsAreLeft) {
