@@ -32,6 +32,10 @@ std::vector<std::vector<double>> EntryWaits(const plan::Plan& plan,
   // Per task and processor: utilisation and residual-work rate (sum of rate x latency^2 / 2) of
   // the stages it runs there; the last stage's processor carries the stitch gap.
   std::vector<double> rho(T * P, 0.0), residual(P, 0.0), total(P, 0.0);
+  // Per task and processor: the seconds of its stages there that another of its stages on the
+  // same processor follows, and how many times it enters the processor.
+  std::vector<double> followed(T * P, 0.0);
+  std::vector<int> entries(T * P, 0);
   for (std::size_t i = 0; i < T; ++i) {
     const plan::TaskPlan& tp = plan.tasks[i];
     const plan::TaskProfile& profile = request.tasks[i].profile.get();
@@ -47,6 +51,10 @@ std::vector<std::vector<double>> EntryWaits(const plan::Plan& plan,
         ms = std::max(0.0,
                       ms + profile.stitch_gap_ms[static_cast<std::size_t>(tp.stitched_variant)]);
       const double sec = slower * ms / 1000.0;
+      if (k + 1 < K && static_cast<std::size_t>(tp.placement[k + 1]) == p)
+        followed[i * P + p] += sec;
+      if (k == 0 || static_cast<std::size_t>(tp.placement[k - 1]) != p)
+        ++entries[i * P + p];
       rho[i * P + p] += rate * sec;
       total[p] += rate * sec;
       residual[p] += rate * sec * sec / 2.0;
@@ -71,6 +79,12 @@ std::vector<std::vector<double>> EntryWaits(const plan::Plan& plan,
         w *= total[p] > 1.0 - options.wait_quantile
                  ? std::log(total[p] / (1.0 - options.wait_quantile)) / total[p]
                  : 0.0;
+      // Every stage is queued anew, even after a stage on the same processor, so the tighter
+      // tasks' requests that arrive while this one runs go before its next stage there: each run of
+      // stages on p is stretched by the busy period of the tighter load that arrives before its
+      // last stage starts, followed x ahead / (1 - ahead) per entry.
+      if (entries[i * P + p] > 0 && level < 0.95)
+        w += 1000.0 * followed[i * P + p] / entries[i * P + p] * ahead / (1.0 - ahead);
       waits[i][p] = w;
     }
   }

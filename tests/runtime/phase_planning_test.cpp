@@ -81,6 +81,40 @@ TEST(EntryWaits, AProcessorATaskDoesNotUseStillHasTheWaitOfOthersThere) {
   EXPECT_GT(waits[0][1], waits[0][0]) << "joining b's processor costs a more than its own";
 }
 
+TEST(EntryWaits, StagesRunBackToBackOnAProcessorAreStretchedByTighterLoadArrivingBetween) {
+  // "loose" runs two 2 ms stages on cpu0, then one on cpu1, then one more on cpu0; "tight" (1 ms,
+  // 200/s, rho 0.2) runs on cpu0 and overtakes it at every stage boundary there.
+  const plan::TaskProfile tight = OneStage("tight", 1.0, 2);
+  plan::TaskProfile loose;
+  loose.task = "loose";
+  loose.num_stages = 4;
+  loose.variant_ids = {"v0"};
+  loose.processors = {"cpu0", "cpu1"};
+  loose.stage_latency_ms.assign(8, 2.0);
+  loose.stage_bytes.assign(4, 1000);
+  loose.accuracy = {0.9};
+  loose.handover_ms.assign(4, 0.0);
+  plan::PlanRequest request;
+  request.processors = {"cpu0", "cpu1"};
+  request.tasks.push_back({"tight", tight, {0.0, 2.0}, 200.0, {}});
+  request.tasks.push_back({"loose", loose, {0.0, 50.0}, 10.0, {}});
+  plan::Plan plan;
+  plan::TaskPlan runs;
+  runs.task = "loose";
+  runs.variant_of_stage = {0, 0, 0, 0};
+  runs.placement = {0, 0, 1, 0};
+  plan.tasks = {OnProcessor("tight", 0), runs};
+  const std::vector<std::vector<double>> waits = EntryWaits(plan, request, ServeOptions{});
+  // Cobham on cpu0: R = (200 x 0.001^2 + 3 x 10 x 0.002^2) / 2 s; loose waits R / (0.8 x 0.74).
+  const double r0 = (200.0 * 1e-6 + 30.0 * 4e-6) / 2.0;
+  const double cobham = 1000.0 * r0 / (0.8 * (1.0 - 0.2 - 0.06));
+  // Plus, per entry (2 on cpu0), the 2 ms followed by another stage there x 0.2 / 0.8.
+  EXPECT_NEAR(waits[1][0], cobham + 2.0 / 2.0 * 0.2 / 0.8, 1e-9);
+  // On cpu1 nothing tighter runs, and the tight task itself is overtaken by nothing.
+  EXPECT_NEAR(waits[1][1], 1000.0 * (10.0 * 4e-6 / 2.0) / (1.0 - 0.02), 1e-9);
+  EXPECT_NEAR(waits[0][0], 1000.0 * r0 / 0.8, 1e-9);
+}
+
 TEST(ShareLate, IsOneWhenTheServiceAloneIsLateAndFallsWithTheSlack) {
   const plan::TaskProfile profile = OneStage("t", 1.0, 2);
   plan::PlanTask task{"t", profile, {0.0, 4.0}, 100.0, {0.5, 2.0}};
