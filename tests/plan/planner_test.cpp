@@ -58,6 +58,65 @@ std::string Describe(const Plan& plan) {
   return out;
 }
 
+TEST(TaskProfile, AccessorsReadTheDocumentedPositions) {
+  const TaskProfile profile = HandProfile();
+  EXPECT_EQ(profile.StageLatencyMs(0, 1, 0), 4.0);  // k0 good on the cpu
+  EXPECT_EQ(profile.StageLatencyMs(1, 0, 1), 6.0);  // k1 fast on the gpu
+  EXPECT_EQ(profile.StageBytes(1, 0), 20);
+  EXPECT_EQ(profile.HandoverMs(1, 0), 0.25);  // gpu -> cpu
+  EXPECT_EQ(profile.StitchGapMs(2), 0.2);
+  EXPECT_EQ(profile.StitchedIndex(std::vector<int>{1, 0}), 2);  // good, fast
+  TaskProfile no_gaps = profile;
+  no_gaps.stitch_gap_ms.clear();
+  EXPECT_EQ(no_gaps.StitchGapMs(2), 0.0);
+}
+
+TEST(ChainCost, ChargesHandoversBetweenProcessorsAndTheGapToTheLastStage) {
+  const TaskProfile profile = HandProfile();
+  // good, fast (gap 0.2) with stage 0 on the gpu and stage 1 on the cpu.
+  const ChainCost split = ChainCostOf(profile, std::vector<int>{1, 0}, std::vector<int>{1, 0});
+  EXPECT_EQ(split.compute_ms, (std::vector<double>{3.0, 2.0}));
+  EXPECT_EQ(split.handover_ms, (std::vector<double>{0.0, 0.25}));
+  EXPECT_EQ(split.gap_ms, 0.2);
+  EXPECT_EQ(split.StageMs(0), 3.0);
+  EXPECT_EQ(split.StageMs(1), 2.0 + 0.2);
+  EXPECT_EQ(split.BusyMs(0), 3.0);
+  EXPECT_EQ(split.BusyMs(1), 2.0 + 0.25 + 0.2);
+  EXPECT_EQ(split.total_ms, 3.0 + 2.0 + 0.25 + 0.2);
+  // Queueing the caller expects is added before the gap.
+  EXPECT_EQ(ChainCostOf(profile, std::vector<int>{1, 0}, std::vector<int>{1, 0}, 1.0).total_ms,
+            3.0 + 2.0 + 0.25 + 1.0 + 0.2);
+  // Both stages on the gpu: no hand-over, whatever the diagonal holds.
+  TaskProfile diagonal = profile;
+  diagonal.handover_ms = {9.0, 0.5, 0.25, 9.0};
+  const ChainCost same = ChainCostOf(diagonal, std::vector<int>{1, 0}, std::vector<int>{1, 1});
+  EXPECT_EQ(same.handover_ms, (std::vector<double>{0.0, 0.0}));
+  EXPECT_EQ(same.total_ms, 3.0 + 6.0 + 0.2);
+}
+
+TEST(ChainCost, ClampsTheLastStageAtZeroUnderANegativeGap) {
+  TaskProfile profile = HandProfile();
+  profile.stitch_gap_ms = {0.0, 0.0, -1.5, -100.0};
+  // good, fast on gpu then cpu: the last stage (2 ms) shortened by 1.5 ms.
+  const ChainCost partly = ChainCostOf(profile, std::vector<int>{1, 0}, std::vector<int>{1, 0});
+  EXPECT_EQ(partly.gap_ms, -1.5);
+  EXPECT_EQ(partly.StageMs(1), 0.5);
+  EXPECT_EQ(partly.total_ms, 3.0 + 2.0 + 0.25 - 1.5);
+  // good, good: a gap of -100 ms removes the last stage (5 ms on the cpu) and nothing else: not the
+  // hand-over, not the first stage.
+  const ChainCost clamped = ChainCostOf(profile, std::vector<int>{1, 1}, std::vector<int>{1, 0});
+  EXPECT_EQ(clamped.gap_ms, -5.0);
+  EXPECT_EQ(clamped.StageMs(1), 0.0);
+  EXPECT_EQ(clamped.total_ms, 3.0 + 0.25);
+  // The overload that fills a ChainCost reuses it and gives the same figures.
+  ChainCost reused = partly;
+  ChainCostOf(profile, std::vector<int>{1, 1}, std::vector<int>{1, 0}, reused);
+  EXPECT_EQ(reused.compute_ms, clamped.compute_ms);
+  EXPECT_EQ(reused.handover_ms, clamped.handover_ms);
+  EXPECT_EQ(reused.gap_ms, clamped.gap_ms);
+  EXPECT_EQ(reused.total_ms, clamped.total_ms);
+}
+
 TEST(Planner, CostsTheChosenPlanWithHandoversStitchGapAndLoads) {
   const TaskProfile profile = HandProfile();
   // Only "gf" (0.85) and "gg" (0.90) reach 0.85; the fastest of them is gf with stage 0 on the gpu
