@@ -47,7 +47,19 @@ class _MacCounter(TorchFunctionMode):
             self.macs += out.numel() * args[0].shape[-1]
         elif name in ("addmm", "baddbmm"):
             self.macs += out.numel() * args[1].shape[-1]
+        elif name == "multi_head_attention_forward":
+            self.macs += _attention_macs(*args[:3], args[4])
         return out
+
+
+def _attention_macs(query: torch.Tensor, key: torch.Tensor, value: torch.Tensor,
+                    num_heads: int) -> int:
+    """nn.MultiheadAttention runs as one functional call whose inner products this mode does not
+    see: q, k, v and output projections plus the two attention products ([L, B, E] inputs)."""
+    L, B, E = query.shape
+    S = key.shape[0]
+    projections = L * B * E * E + S * B * E * key.shape[-1] + S * B * E * value.shape[-1]
+    return projections + 2 * B * L * S * E + L * B * E * E
 
 
 @torch.no_grad()
