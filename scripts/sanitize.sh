@@ -14,7 +14,7 @@ case $kind in
   *) echo "usage: $0 asan|tsan [SUMMARY_FILE]" >&2; exit 2 ;;
 esac
 build=build-$kind
-tests=(unit_tests plan_tests profile_tests runtime_tests sim_tests simulator_tests
+tests=(unit_tests plan_tests profile_tests preload_tests runtime_tests sim_tests simulator_tests
   device_task_profile_tests)
 start=$SECONDS
 mkdir -p "$build"

@@ -74,6 +74,10 @@ class Engine {
   virtual std::vector<std::int64_t> ArgmaxLastDim(const Tensor& t) = 0;
   virtual std::vector<std::int64_t> ToInt64(const Tensor& t) = 0;
   virtual double MaxAbsDiff(const Tensor& a, const Tensor& b) = 0;
+  // The host bytes as a tensor, without copying them (they must stay unchanged while it lives).
+  virtual Tensor FromHost(const HostTensor& host) = 0;
+  // The tensor's bytes, without copying them when it is dense (a view that keeps it alive).
+  virtual HostTensor ToHost(const Tensor& t) = 0;
 };
 
 }  // namespace sparseloom::engine

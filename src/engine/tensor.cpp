@@ -31,6 +31,23 @@ DType ParseDType(const std::string& name) {
                    "' (expected float32, bfloat16, int64, int32 or bool)");
 }
 
+std::size_t ElementBytes(DType dtype) {
+  switch (dtype) {
+    case DType::kFloat32:
+    case DType::kInt32:
+      return 4;
+    case DType::kBFloat16:
+      return 2;
+    case DType::kInt64:
+      return 8;
+    case DType::kBool:
+      return 1;
+    case DType::kOther:
+      break;
+  }
+  throw UsageError("a tensor of dtype 'other' has no element size");
+}
+
 bool TensorSpec::Accepts(const std::vector<std::int64_t>& actual_shape) const {
   if (actual_shape.size() != shape.size())
     return false;

@@ -2,6 +2,7 @@
 // Tensors as the rest of SparseLoom sees them: an opaque, cheaply copied handle whose contents
 // only an engine understands. Keeps every inference library behind engine/.
 
+#include <cstddef>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -51,6 +52,19 @@ class Tensor {
  private:
   std::shared_ptr<const Impl> impl_;
 };
+
+// Dense row-major bytes on the host, kept alive by `owner`: how tensors cross the application API
+// (include/sparseloom/runtime.h) in both directions without a copy.
+struct HostTensor {
+  DType dtype = DType::kFloat32;
+  std::vector<std::int64_t> shape;
+  std::shared_ptr<const void> owner;
+  const void* data = nullptr;
+  std::size_t bytes = 0;
+};
+
+// Bytes of one element of `dtype` (UsageError for kOther).
+std::size_t ElementBytes(DType dtype);
 
 // Named tensors, e.g. a validation set {"input", "attention_mask", "labels"}.
 using TensorDict = std::map<std::string, Tensor>;

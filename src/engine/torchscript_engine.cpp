@@ -305,6 +305,34 @@ Tensor TorchScriptEngine::Filled(const TensorSpec& spec, std::int64_t batch, dou
   return Wrap(at::full(shape, value, at::TensorOptions().dtype(ToScalarType(spec.dtype))));
 }
 
+Tensor TorchScriptEngine::FromHost(const HostTensor& host) {
+  std::int64_t elements = 1;
+  for (std::int64_t d : host.shape)
+    elements *= d;
+  if (elements < 0 || static_cast<std::size_t>(elements) * ElementBytes(host.dtype) != host.bytes)
+    throw UsageError(
+        "tensor of shape " + ShapeToString(host.shape) + " " + ToString(host.dtype) +
+        ": expected " +
+        std::to_string(elements * static_cast<std::int64_t>(ElementBytes(host.dtype))) +
+        " bytes, got " + std::to_string(host.bytes));
+  // The deleter holds the owner: the bytes live as long as the tensor (and any view of it).
+  std::shared_ptr<const void> owner = host.owner;
+  return Wrap(at::from_blob(
+      const_cast<void*>(host.data), host.shape, [owner](void*) mutable { owner.reset(); },
+      at::TensorOptions().dtype(ToScalarType(host.dtype))));
+}
+
+HostTensor TorchScriptEngine::ToHost(const Tensor& t) {
+  auto kept = std::make_shared<at::Tensor>(Unwrap(t).contiguous());
+  HostTensor host;
+  host.dtype = t.Type();
+  host.shape = {kept->sizes().begin(), kept->sizes().end()};
+  host.data = kept->data_ptr();
+  host.bytes = kept->nbytes();
+  host.owner = std::move(kept);
+  return host;
+}
+
 std::vector<std::int64_t> TorchScriptEngine::ArgmaxLastDim(const Tensor& t) {
   at::Tensor idx = Unwrap(t).argmax(-1).to(at::kLong).contiguous();
   const std::int64_t* p = idx.data_ptr<std::int64_t>();

@@ -19,6 +19,8 @@ class TorchScriptEngine final : public Engine {
   std::vector<std::int64_t> ArgmaxLastDim(const Tensor& t) override;
   std::vector<std::int64_t> ToInt64(const Tensor& t) override;
   double MaxAbsDiff(const Tensor& a, const Tensor& b) override;
+  Tensor FromHost(const HostTensor& host) override;
+  HostTensor ToHost(const Tensor& t) override;
 };
 
 }  // namespace sparseloom::engine

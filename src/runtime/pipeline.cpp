@@ -39,7 +39,7 @@ struct Pipeline::Worker {
   std::thread thread;
 };
 
-Pipeline::Pipeline(std::vector<engine::ProcessorConfig> processors, StageCache& cache,
+Pipeline::Pipeline(std::vector<engine::ProcessorConfig> processors, preload::StageCache& cache,
                    std::function<std::int64_t(const engine::Tensor&)> argmax,
                    PipelineOptions options)
     : processors_(std::move(processors)),
@@ -136,11 +136,17 @@ int Pipeline::route_epoch() const {
 
 bool Pipeline::Submit(int task, std::int64_t sample, RequestInput input,
                       Clock::time_point arrival) {
-  const double arrival_ms = std::chrono::duration<double, std::milli>(arrival - start_).count();
+  return Submit(task, sample, std::move(input),
+                std::chrono::duration<double, std::milli>(arrival - start_).count());
+}
+
+bool Pipeline::Submit(int task, std::int64_t sample, RequestInput input, double arrival_ms,
+                      const AdmitOptions& admit) {
   std::unique_lock lock(mutex_);
   FlowEvents events;
   const std::int64_t dropped = flow_.counters().dropped;
-  const int slot = flow_.Admit(task, sample, input.label, arrival_ms, NowMs(), stopping_, events);
+  const int slot =
+      flow_.Admit(task, sample, input.label, arrival_ms, NowMs(), stopping_, events, admit);
   if (slot >= 0) {
     // Under the lock, so no worker takes the request before its data is there.
     Payload& payload = payloads_[static_cast<std::size_t>(slot)];
@@ -214,7 +220,7 @@ void Pipeline::RunStage(int processor, const StageWork& work, std::unique_lock<s
   const double start_ms = NowMs();
   const bool injected = options_.fault_processor == processor && options_.fault_after_ms >= 0 &&
                         start_ms >= options_.fault_after_ms;
-  const StageKey key{work.task, work.stage, work.variant, processor};
+  const preload::StageKey key{work.task, work.stage, work.variant, processor};
   // The slot belongs to this worker now: its tensors are used without the lock.
   Payload& payload = payloads_[static_cast<std::size_t>(work.slot)];
   lock.unlock();
@@ -225,7 +231,7 @@ void Pipeline::RunStage(int processor, const StageWork& work, std::unique_lock<s
   try {
     if (injected)
       throw EngineError("injected fault");
-    StageCache::Lease lease = cache_.Acquire(key);
+    preload::StageCache::Lease lease = cache_.Acquire(key);
     load_ms = lease.load_ms();
     // Stage 1 reads the request's input (again after a restart), later stages the previous output.
     output =
@@ -251,7 +257,8 @@ void Pipeline::RunStage(int processor, const StageWork& work, std::unique_lock<s
             " variant " + std::to_string(key.variant) + " on processor '" +
             processors_[static_cast<std::size_t>(processor)].name + "': " + error;
     // Its stages are no use to anyone now; free their memory before the re-plan loads others.
-    cache_.EvictUnused([processor](const StageKey& s) { return s.processor == processor; });
+    cache_.EvictUnused(
+        [processor](const preload::StageKey& s) { return s.processor == processor; });
   }
   lock.lock();
   FlowEvents events;
@@ -263,6 +270,9 @@ void Pipeline::RunStage(int processor, const StageWork& work, std::unique_lock<s
     if (!work.last)
       payload.x = std::move(output);
     flow_.Completed(work, processor, start_ms, end_ms, load_ms, prediction, events);
+    // The last stage's Completed ends the request: its record is the one just made.
+    if (work.last && options_.keep_outputs && !events.done.empty())
+      events.done.back().output = std::move(output);
   }
   Apply(events);
   Deliver(events, lock);
@@ -279,8 +289,10 @@ void Pipeline::Apply(FlowEvents& events) {
     workers_[p]->queued.store(flow_.queued(static_cast<int>(p)), std::memory_order_release);
   for (int p : events.woken)
     workers_[static_cast<std::size_t>(p)]->wake.notify_one();
-  for (const RequestRecord& record : events.done)
-    records_.push_back(record);
+  if (options_.keep_records) {
+    for (const RequestRecord& record : events.done)
+      records_.push_back(record);
+  }
   // Something ended or was parked: WaitIdle and the destructor re-check.
   idle_.notify_all();
 }

@@ -24,19 +24,13 @@
 
 #include "engine/engine.h"
 #include "plan/problem.h"
+#include "preload/stage_cache.h"
+#include "runtime/executor.h"
 #include "runtime/request_flow.h"
-#include "runtime/stage_cache.h"
 
 namespace sparseloom::runtime {
 
 using Clock = std::chrono::steady_clock;
-
-// One request's data: batch-1 input and side inputs in the zoo's order, and its label when known.
-struct RequestInput {
-  engine::Tensor input;
-  std::vector<engine::Tensor> side;
-  std::int64_t label = -1;
-};
 
 struct PipelineOptions {
   int max_in_flight = 64;  // admission bound over all tasks
@@ -56,52 +50,60 @@ struct PipelineOptions {
   // once `fault_after_ms` have passed since the start (negative: never).
   int fault_processor = -1;
   double fault_after_ms = -1.0;
+  // Keep each completed request's final output in its record (RequestRecord::output), for callers
+  // that want the logits rather than the prediction.
+  bool keep_outputs = false;
+  // Keep every final record for TakeRecords (episodes); a long-running server that takes each
+  // record from OnDone turns this off so that memory stays bounded.
+  bool keep_records = true;
 };
 
-class Pipeline {
+class Pipeline final : public Executor {
  public:
   // Starts one worker per processor (pinned as runtime/processor_thread.h does). `argmax` turns a
   // final output into a prediction (engine::Engine::ArgmaxLastDim on batch 1).
-  Pipeline(std::vector<engine::ProcessorConfig> processors, StageCache& cache,
+  Pipeline(std::vector<engine::ProcessorConfig> processors, preload::StageCache& cache,
            std::function<std::int64_t(const engine::Tensor&)> argmax, PipelineOptions options = {});
   // Waits for in-flight requests (new ones are dropped meanwhile), fails the parked ones no
   // SetRoutes re-routed, then stops the workers.
-  ~Pipeline();
-  Pipeline(const Pipeline&) = delete;
-  Pipeline& operator=(const Pipeline&) = delete;
+  ~Pipeline() override;
 
   // Routes per task (nullopt: the task is not served). Requests admitted afterwards use them;
   // requests in flight finish on the route they started with, except those parked by a fault,
   // which restart from stage 0 on the new route. Throws UsageError on a route that names a
   // processor out of range or taken out.
-  void SetRoutes(std::vector<std::optional<TaskRoute>> routes);
+  void SetRoutes(std::vector<std::optional<TaskRoute>> routes) override;
   int route_epoch() const;
 
   // Never blocks. Returns false, after recording a dropped request, when max_in_flight requests
   // are in flight, the task has no route or the pipeline is being destroyed.
   bool Submit(int task, std::int64_t sample, RequestInput input, Clock::time_point arrival);
+  // The same with the arrival in ms since start().
+  bool Submit(int task, std::int64_t sample, RequestInput input, double arrival_ms,
+              const AdmitOptions& admit = {}) override;
 
   // Called without locks held after each request's record is final: on a worker thread for
   // completions and faults; on the caller's thread for a drop (or a failure when no processor is
   // left) inside Submit, a failure inside SetRoutes, and a parked request failed by the
   // destructor. A closed-loop driver may Submit the next request from here (one that resubmits on
   // every drop would recurse while admission stays full). Must not call WaitIdle.
-  void OnDone(std::function<void(const RequestRecord&)> callback);
+  void OnDone(std::function<void(const RequestRecord&)> callback) override;
   // Called once per fault, on the failing worker's thread without locks held, after the processor
   // is taken out. Requests that needed it are parked (still in flight) until the next SetRoutes
   // restarts them from stage 0 on the new route (one that meets the dead processor later, still
   // on its old route, restarts on the current route at once); when no processor is left, or a
   // request has used its max_attempts, they fail.
-  void OnProcessorFailed(std::function<void(int processor, const std::string& error)> callback);
+  void OnProcessorFailed(
+      std::function<void(int processor, const std::string& error)> callback) override;
 
   // Until no request is in flight and no callback is running. A request parked by a fault keeps
   // this waiting until a SetRoutes re-routes it.
-  void WaitIdle();
-  std::vector<RequestRecord> TakeRecords();
-  PipelineCounters Counters() const;
-  std::vector<bool> Alive() const;  // per processor
+  void WaitIdle() override;
+  std::vector<RequestRecord> TakeRecords() override;
+  PipelineCounters Counters() const override;
+  std::vector<bool> Alive() const override;  // per processor
   // How many workers run at realtime_priority (0 when not asked for or not permitted).
-  int realtime_workers() const { return realtime_workers_.load(); }
+  int realtime_workers() const override { return realtime_workers_.load(); }
   const std::vector<engine::ProcessorConfig>& processors() const { return processors_; }
   Clock::time_point start() const { return start_; }
 
@@ -122,7 +124,7 @@ class Pipeline {
   void Deliver(FlowEvents& events, std::unique_lock<std::mutex>& lock);
 
   std::vector<engine::ProcessorConfig> processors_;
-  StageCache& cache_;
+  preload::StageCache& cache_;
   std::function<std::int64_t(const engine::Tensor&)> argmax_;
   PipelineOptions options_;
   Clock::time_point start_;

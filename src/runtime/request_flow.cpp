@@ -1,5 +1,7 @@
 #include "runtime/request_flow.h"
 
+#include <algorithm>
+
 #include "common/error.h"
 
 namespace sparseloom::runtime {
@@ -108,13 +110,19 @@ const TaskRoute* RequestFlow::route(int task) const {
 }
 
 int RequestFlow::Admit(int task, std::int64_t sample, std::int64_t label, double arrival_ms,
-                       double now_ms, bool stopping, FlowEvents& events) {
+                       double now_ms, bool stopping, FlowEvents& events,
+                       const AdmitOptions& admit) {
   ++counters_.submitted;
   std::string drop;
+  const TaskRoute* current = route(task);
   if (stopping) {
     drop = "the pipeline is shutting down";
-  } else if (route(task) == nullptr) {
+  } else if (current == nullptr) {
     drop = "task " + std::to_string(task) + " has no route";
+  } else if (now_ms + current->expected_latency_ms > admit.deadline_ms) {
+    drop = "deadline cannot be met: " + std::to_string(admit.deadline_ms - now_ms) +
+           " ms left, the current plan's expected latency is " +
+           std::to_string(current->expected_latency_ms) + " ms";
   } else if (counters_.in_flight >= options_.max_in_flight) {
     drop = "admission full: " + std::to_string(counters_.in_flight) +
            " requests in flight (max_in_flight " + std::to_string(options_.max_in_flight) + ")";
@@ -127,6 +135,10 @@ int RequestFlow::Admit(int task, std::int64_t sample, std::int64_t label, double
     record.arrival_ms = arrival_ms;
     record.label = label;
     record.route_epoch = epoch_;
+    record.deadline_ms = admit.deadline_ms;
+    record.priority = admit.priority;
+    if (current != nullptr)
+      record.slo = current->slo;
     record.outcome = Outcome::kDropped;
     record.reason = std::move(drop);
     record.end_ms = now_ms;
@@ -150,9 +162,11 @@ int RequestFlow::Admit(int task, std::int64_t sample, std::int64_t label, double
   record.route_epoch = epoch_;
   record.accuracy = s.route->accuracy;
   record.slo = s.route->slo;
+  record.deadline_ms = admit.deadline_ms;
+  record.priority = admit.priority;
   if (options_.keep_stage_spans)
     record.stages.reserve(s.route->placement.size());
-  s.deadline_ms = arrival_ms + record.slo.max_latency_ms;
+  s.deadline_ms = std::min(arrival_ms + record.slo.max_latency_ms, admit.deadline_ms);
   ++counters_.in_flight;
   if (!AnyAlive()) {
     Finish(slot, Outcome::kFailed, "no processor is alive", now_ms, events);
@@ -167,12 +181,15 @@ std::optional<StageWork> RequestFlow::Next(int processor) {
   if (queue.empty())
     return std::nullopt;
   auto next = queue.begin();
-  if (options_.earliest_deadline_first) {
-    // Linear: a queue holds at most max_in_flight requests.
-    for (auto it = queue.begin(); it != queue.end(); ++it) {
-      if (slots_[static_cast<std::size_t>(*it)].deadline_ms <
-          slots_[static_cast<std::size_t>(*next)].deadline_ms)
+  // Linear: a queue holds at most max_in_flight requests.
+  for (auto it = queue.begin(); it != queue.end(); ++it) {
+    const Slot& a = slots_[static_cast<std::size_t>(*it)];
+    const Slot& b = slots_[static_cast<std::size_t>(*next)];
+    if (a.record.priority != b.record.priority) {
+      if (a.record.priority > b.record.priority)
         next = it;
+    } else if (options_.earliest_deadline_first && a.deadline_ms < b.deadline_ms) {
+      next = it;
     }
   }
   const int slot = *next;
@@ -288,7 +305,7 @@ void RequestFlow::Restart(int slot, double now_ms, FlowEvents& events) {
   s.record.stages.clear();
   s.record.attempts += 1;
   s.next_stage = 0;
-  s.deadline_ms = s.record.arrival_ms + s.record.slo.max_latency_ms;
+  s.deadline_ms = std::min(s.record.arrival_ms + s.record.slo.max_latency_ms, s.record.deadline_ms);
   ++counters_.rerun;
   Dispatch(slot, now_ms, events);
 }

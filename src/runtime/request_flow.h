@@ -13,12 +13,14 @@
 
 #include <cstdint>
 #include <deque>
+#include <limits>
 #include <memory>
 #include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "engine/tensor.h"
 #include "plan/problem.h"
 
 namespace sparseloom::runtime {
@@ -30,6 +32,18 @@ struct TaskRoute {
   plan::Slo slo;
   double accuracy = 0.0;  // the stitched variant's (profiled) accuracy, checked against the SLO
   std::string stitched;   // "dense,us50,int8", for reports
+  // The plan's expected latency of the route (stages, hand-overs, stitch gap and queueing); a
+  // request whose own deadline is nearer is refused at admission. 0: not known (never refused).
+  double expected_latency_ms = 0.0;
+};
+
+// Per request, beside its task's SLO.
+struct AdmitOptions {
+  // Absolute time (the flow's clock) by which the request must be done; the earlier of this and
+  // arrival + max_latency_ms orders the queues. Infinity: the SLO's alone.
+  double deadline_ms = std::numeric_limits<double>::infinity();
+  // Queued requests of a higher priority run first; within one, earliest deadline (or oldest).
+  int priority = 0;
 };
 
 enum class Outcome { kCompleted, kDropped, kFailed };
@@ -60,6 +74,9 @@ struct RequestRecord {
   std::int64_t label = -1;
   double accuracy = 0.0;  // the route's accuracy
   plan::Slo slo;
+  double deadline_ms = std::numeric_limits<double>::infinity();  // the request's own (AdmitOptions)
+  int priority = 0;
+  engine::Tensor output;  // the last stage's output, when the executor keeps outputs
 
   double latency_ms() const { return end_ms - arrival_ms; }
   // Completed within max_latency_ms on a route whose accuracy meets min_accuracy.
@@ -122,12 +139,13 @@ class RequestFlow {
   const TaskRoute* route(int task) const;
 
   // Admits a request (returns its slot) or records it dropped (returns -1): admission full, no
-  // route for the task, or `stopping`. A request admitted when no processor is alive fails at once
-  // (returns -1 too).
+  // route for the task, `stopping`, or a deadline nearer than the route's expected latency. A
+  // request admitted when no processor is alive fails at once (returns -1 too).
   int Admit(int task, std::int64_t sample, std::int64_t label, double arrival_ms, double now_ms,
-            bool stopping, FlowEvents& events);
+            bool stopping, FlowEvents& events, const AdmitOptions& admit = {});
 
-  // The request processor p runs next (earliest deadline or oldest), taken off its queue, or
+  // The request processor p runs next (highest priority, then earliest deadline or oldest), taken
+  // off its queue, or
   // nothing when the queue is empty.
   std::optional<StageWork> Next(int processor);
   std::size_t queued(int processor) const { return processors_[processor].queue.size(); }
@@ -158,7 +176,7 @@ class RequestFlow {
     std::shared_ptr<const TaskRoute> route;  // fixed at admission (or at a restart)
     std::size_t next_stage = 0;
     double queued_ms = 0.0;
-    double deadline_ms = 0.0;
+    double deadline_ms = 0.0;  // the earlier of the SLO's and the request's own
   };
   struct Processor {
     std::string name;

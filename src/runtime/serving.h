@@ -14,9 +14,9 @@
 #include <vector>
 
 #include "plan/planner.h"
+#include "preload/stage_cache.h"
 #include "runtime/evaluation.h"
 #include "runtime/pipeline.h"
-#include "runtime/stage_cache.h"
 #include "runtime/workload.h"
 
 namespace sparseloom::runtime {
@@ -103,7 +103,7 @@ class Server {
  public:
   // `argmax` and `slice` come from the engine (ArgmaxLastDim on batch 1, SliceBatch).
   Server(std::vector<ServedTask> tasks, std::vector<engine::ProcessorConfig> processors,
-         StageCache& cache, std::function<std::int64_t(const engine::Tensor&)> argmax,
+         preload::StageCache& cache, std::function<std::int64_t(const engine::Tensor&)> argmax,
          std::function<engine::Tensor(const engine::Tensor&, std::int64_t)> sample);
   ~Server();
 
@@ -131,11 +131,17 @@ class Server {
  private:
   std::vector<ServedTask> tasks_;
   std::vector<engine::ProcessorConfig> processors_;
-  StageCache& cache_;
+  preload::StageCache& cache_;
   std::unique_ptr<PlanBook> plans_ahead_;
   std::function<std::int64_t(const engine::Tensor&)> argmax_;
   std::function<engine::Tensor(const engine::Tensor&, std::int64_t)> sample_;
 };
+
+// Makes `planner`'s plan of every phase of `episodes` and keeps it in `book` (Server::PlanAhead).
+// Returns the number of distinct plans added.
+int PlanAheadInto(PlanBook& book, const std::vector<ServedTask>& tasks, int num_processors,
+                  const plan::Planner& planner, const std::vector<Episode>& episodes,
+                  const ServeOptions& options);
 
 // The cost of handing a request to processor q's worker when that worker is idle, as the runtime
 // pays it: the wake-up of a sleeping thread (on a virtual machine, of an idle virtual CPU), which
@@ -148,8 +154,9 @@ std::vector<double> MeasureIdleHandoversMs(const std::vector<engine::ProcessorCo
 plan::TaskProfile WithProcessors(const plan::TaskProfile& profile, const std::vector<bool>& keep);
 
 // The stage keys a plan runs (processor indices of the full setup).
-std::vector<StageKey> KeysOf(const plan::Plan& plan, const std::vector<int>& task_of_plan_task,
-                             const std::vector<int>& processor_of_plan_processor);
+std::vector<preload::StageKey> KeysOf(const plan::Plan& plan,
+                                      const std::vector<int>& task_of_plan_task,
+                                      const std::vector<int>& processor_of_plan_processor);
 
 // Per task figures over a set of episodes.
 struct TaskSummary {

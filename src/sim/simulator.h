@@ -3,7 +3,7 @@
 // drives the real runtime's policies, not copies of them: the phase planning of
 // runtime/phase_planning.h (the planner, latency headroom, queueing-aware budgets), the request
 // flow of runtime/request_flow.h (admission, earliest-deadline-first queues, hand-overs, faults,
-// re-runs) and the stage cache of runtime/stage_cache.h (budget, hotness-ordered eviction). What
+// re-runs) and the stage cache of preload/stage_cache.h (budget, hotness-ordered eviction). What
 // it replaces is the clock and the processors: a stage takes its profile latency on the virtual
 // clock (plus the hand-over from another processor, the stitch gap on a chain's last stage, and
 // the storage read when its stage was not resident), instead of running an inference library on
@@ -16,9 +16,13 @@
 #include <vector>
 
 #include "plan/planner.h"
+#include "preload/stage_cache.h"
 #include "runtime/serving.h"
-#include "runtime/stage_cache.h"
 #include "sim/device_profile.h"
+
+namespace sparseloom::runtime {
+class PlanBook;  // runtime/phase_planning.h
+}
 
 namespace sparseloom::sim {
 
@@ -59,11 +63,15 @@ class Simulator {
   int PreloadHottest(const std::vector<runtime::Episode>& episodes,
                      const runtime::ServeOptions& options);
 
+  // As runtime::Server::PlanAhead: RunEpisode then installs the kept plan of a matching phase.
+  int PlanAhead(const plan::Planner& planner, const std::vector<runtime::Episode>& episodes,
+                const runtime::ServeOptions& options);
+
   runtime::EpisodeReport RunEpisode(const plan::Planner& planner, const runtime::Episode& episode,
                                     const SimOptions& options);
 
   // Stages loaded, hits, misses, evictions and peak resident bytes since construction.
-  runtime::StageCacheStats CacheStats() const;
+  preload::StageCacheStats CacheStats() const;
   const std::vector<SimTask>& tasks() const { return tasks_; }
   const std::vector<std::string>& processors() const { return processors_; }
 
@@ -71,7 +79,8 @@ class Simulator {
   std::vector<SimTask> tasks_;
   std::vector<std::string> processors_;
   std::vector<runtime::ServedTask> served_;  // the phase planner's view of the tasks
-  std::unique_ptr<runtime::StageCache> cache_;
+  std::unique_ptr<preload::StageCache> cache_;
+  std::unique_ptr<runtime::PlanBook> plans_ahead_;
 };
 
 }  // namespace sparseloom::sim

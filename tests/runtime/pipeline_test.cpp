@@ -128,7 +128,7 @@ void ExpectRan(const RequestRecord& r, const TaskRoute& route) {
 
 TEST(PipelineTest, RunsEachStageOfTheRouteOnItsProcessor) {
   TimedFakeStages stages(kStages, 100us, 1ms);
-  StageCache cache(stages.Source(), 0);
+  preload::StageCache cache(stages.Source(), 0);
   const TaskRoute zigzag = Route({2, 0, 1}, {0, 1, 0});  // p0 -> p1 -> p0
   const TaskRoute single = Route({1, 1, 1}, {1, 1, 1});
   std::vector<RequestRecord> records;
@@ -193,7 +193,7 @@ TEST(PipelineTest, SloMetNeedsCompletionInTimeAndEnoughAccuracy) {
 
 TEST(PipelineTest, RejectsRoutesItCannotRun) {
   TimedFakeStages stages(kStages, 0us);
-  StageCache cache(stages.Source(), 0);
+  preload::StageCache cache(stages.Source(), 0);
   WithinSeconds(10, [&] {
     Pipeline pipeline(TwoProcessors(), cache, Argmax);
     EXPECT_THROW(pipeline.SetRoutes({Route({0, 0, 0}, {0, 2, 0})}), UsageError);
@@ -214,7 +214,7 @@ TEST(PipelineTest, RejectsRoutesItCannotRun) {
 
 TEST(PipelineTest, DropsRequestsOfTasksWithoutRoute) {
   TimedFakeStages stages(kStages, 0us);
-  StageCache cache(stages.Source(), 0);
+  preload::StageCache cache(stages.Source(), 0);
   std::vector<RequestRecord> records;
   PipelineCounters counters;
   int done_calls = 0;
@@ -244,7 +244,7 @@ TEST(PipelineTest, DropsRequestsOfTasksWithoutRoute) {
 
 TEST(PipelineTest, OverloadDropsButEveryRequestEndsAsOneRecord) {
   TimedFakeStages stages(kStages, 50us);
-  StageCache cache(stages.Source(), 0);
+  preload::StageCache cache(stages.Source(), 0);
   std::vector<RequestRecord> records;
   PipelineCounters counters;
   std::atomic<int> done_calls{0};
@@ -276,7 +276,7 @@ TEST(PipelineTest, OverloadDropsButEveryRequestEndsAsOneRecord) {
 
 TEST(PipelineTest, InjectedFaultIsReroutedToTheSurvivorWithoutLosingRequests) {
   TimedFakeStages stages(kStages, 100us);
-  StageCache cache(stages.Source(), 0);
+  preload::StageCache cache(stages.Source(), 0);
   const std::vector<std::optional<TaskRoute>> before = {Route({0, 1, 2}, {0, 1, 0}),
                                                         Route({2, 2, 2}, {1, 1, 1})};
   const std::vector<std::optional<TaskRoute>> after = {Route({0, 1, 2}, {1, 1, 1}),
@@ -337,7 +337,7 @@ TEST(PipelineTest, InjectedFaultIsReroutedToTheSurvivorWithoutLosingRequests) {
 // A then meets the dead p0 on its old route and must restart on the new one, not wait forever.
 TEST(PipelineTest, RequestStillOnItsOldRouteRestartsOnTheNewOne) {
   TimedFakeStages stages(kStages, 20ms);
-  StageCache cache(stages.Source(), 0);
+  preload::StageCache cache(stages.Source(), 0);
   const std::vector<std::optional<TaskRoute>> after = {Route({1, 1, 1}, {1, 1, 1}),
                                                        Route({0, 0, 0}, {1, 1, 1})};
   std::vector<RequestRecord> records;
@@ -367,7 +367,7 @@ TEST(PipelineTest, RequestStillOnItsOldRouteRestartsOnTheNewOne) {
 
 TEST(PipelineTest, ParkedRequestsFailAtDestructionWhenNobodyReroutes) {
   TimedFakeStages stages(kStages, 50us);
-  StageCache cache(stages.Source(), 0);
+  preload::StageCache cache(stages.Source(), 0);
   std::mutex mutex;
   std::vector<RequestRecord> done;  // from OnDone: records made by the destructor are here too
   std::atomic<int> fault_calls{0};
@@ -419,7 +419,7 @@ TEST(PipelineTest, RequestsFailWhenNoProcessorIsLeft) {
   TimedFakeStages stages(kStages, 0us);
   stages.FailOn(0);
   stages.FailOn(1);
-  StageCache cache(stages.Source(), 0);
+  preload::StageCache cache(stages.Source(), 0);
   std::vector<RequestRecord> records;
   PipelineCounters counters;
   std::vector<bool> alive;
@@ -454,7 +454,7 @@ TEST(PipelineTest, RequestsFailWhenNoProcessorIsLeft) {
 
 TEST(PipelineTest, RequestFailsOnceItsAttemptsAreUsedUp) {
   TimedFakeStages stages(kStages, 0us);
-  StageCache cache(stages.Source(), 0);
+  preload::StageCache cache(stages.Source(), 0);
   std::vector<RequestRecord> records;
   PipelineCounters counters;
   WithinSeconds(10, [&] {
@@ -491,7 +491,7 @@ TEST(PipelineTest, RequestFailsOnceItsAttemptsAreUsedUp) {
 
 TEST(PipelineTest, ClosedLoopSubmitsFromOnDoneWithoutDeadlock) {
   TimedFakeStages stages(kStages, 50us);
-  StageCache cache(stages.Source(), 0);
+  preload::StageCache cache(stages.Source(), 0);
   constexpr int kClients = 4;
   constexpr int kTotal = 400;
   PipelineCounters counters;
@@ -525,7 +525,7 @@ TEST(PipelineTest, ClosedLoopSubmitsFromOnDoneWithoutDeadlock) {
 
 TEST(PipelineTest, StressThreeTasksTwoProcessorsWithReplans) {
   TimedFakeStages stages(kStages, 20us);
-  StageCache cache(stages.Source(), 0);
+  preload::StageCache cache(stages.Source(), 0);
   // Odd epochs run plan A, even epochs plan B (the processors swapped).
   const std::vector<std::optional<TaskRoute>> plan_a = {
       Route({0, 1, 2}, {0, 1, 0}), Route({1, 1, 1}, {1, 0, 1}), Route({2, 2, 0}, {0, 0, 0})};
@@ -658,7 +658,7 @@ TEST(TraceTest, NamesMissingForARecordAreAnError) {
 
 TEST(TraceTest, TraceOfARealRunHasEveryStageSpan) {
   TimedFakeStages stages(kStages, 50us);
-  StageCache cache(stages.Source(), 0);
+  preload::StageCache cache(stages.Source(), 0);
   std::vector<RequestRecord> records;
   WithinSeconds(10, [&] {
     Pipeline pipeline(TwoProcessors(), cache, Argmax, PipelineOptions{.max_in_flight = 4});

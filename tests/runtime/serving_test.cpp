@@ -137,7 +137,7 @@ class Served {
 
  public:
   TimedFakeStages stages;
-  StageCache cache;
+  preload::StageCache cache;
   Server server;
 };
 
@@ -643,12 +643,12 @@ TEST(ServingTest, CacheSmallerThanThePlansStaysWithinItsBudget) {
   ServeOptions options;
   options.phase_s = 0.15;
   options.pipeline.max_in_flight = 100'000;
-  std::set<StageKey> planned;
+  std::set<preload::StageKey> planned;
   for (const plan::Plan& p : served.server.PlanPhases(*planner, episode, options)) {
     std::vector<int> task_of(p.tasks.size());
     for (std::size_t i = 0; i < p.tasks.size(); ++i)
       task_of[i] = static_cast<int>(i);  // order 0, 1, 2: plan task i is task i
-    for (const StageKey& key : KeysOf(p, task_of, {0, 1}))
+    for (const preload::StageKey& key : KeysOf(p, task_of, {0, 1}))
       planned.insert(key);
   }
   ASSERT_GE(static_cast<std::int64_t>(planned.size()) * 100, 2 * kBudget);
@@ -663,7 +663,7 @@ TEST(ServingTest, CacheSmallerThanThePlansStaysWithinItsBudget) {
   ExpectAccounted(report);
   EXPECT_EQ(report.counters.failed, 0);
   EXPECT_EQ(report.counters.dropped, 0);
-  const StageCacheStats stats = served.cache.Stats();
+  const preload::StageCacheStats stats = served.cache.Stats();
   EXPECT_LE(stats.peak_resident_bytes, kBudget);
   EXPECT_LE(served.cache.ResidentBytes(), kBudget);
   EXPECT_EQ(stats.preloaded, 3);
@@ -933,7 +933,7 @@ TEST(ServingTest, ServerRejectsTasksThatDoNotMatchItsProcessors) {
   const plan::TaskProfile profile = Profile("t0");
   const LabelledSet inputs = Inputs();
   TimedFakeStages stages(kStages, 0us);
-  StageCache cache(stages.Source(), 0);
+  preload::StageCache cache(stages.Source(), 0);
   EXPECT_THROW(Server({}, Processors(), cache, Argmax, Sample), UsageError);
   EXPECT_THROW(Server({{"t0", &profile, &inputs, 1.0}}, {Processors()[0]}, cache, Argmax, Sample),
                UsageError);

@@ -181,7 +181,7 @@ TEST(SimulatorTest, TheBudgetHoldsAndColdStagesCostTheirLoad) {
   options.storage.read_bytes_per_s = 1e6;  // + 1 ms for 1000 bytes
   const runtime::EpisodeReport report = world.sim->RunEpisode(*planner, world.Episode(), options);
   ExpectEveryRequestAccounted(report);
-  const runtime::StageCacheStats stats = world.sim->CacheStats();
+  const preload::StageCacheStats stats = world.sim->CacheStats();
   EXPECT_LE(stats.peak_resident_bytes, 2000);
   EXPECT_GT(stats.misses, 0);
   EXPECT_GT(stats.evictions, 0);
@@ -242,12 +242,12 @@ class SleepingStage final : public engine::LoadedStage {
 
 TEST(SimulatorTest, AgreesWithTheRealServerOnASmallWorkload) {
   World world(2, 20.0);
-  runtime::StageSource source;
-  source.load = [&](const runtime::StageKey& key) -> std::unique_ptr<engine::LoadedStage> {
+  preload::StageSource source;
+  source.load = [&](const preload::StageKey& key) -> std::unique_ptr<engine::LoadedStage> {
     return std::make_unique<SleepingStage>(Latency(key.stage, key.variant, key.processor));
   };
-  source.expected_bytes = [](const runtime::StageKey&) -> std::int64_t { return 1000; };
-  runtime::StageCache cache(source, 0);
+  source.expected_bytes = [](const preload::StageKey&) -> std::int64_t { return 1000; };
+  preload::StageCache cache(source, 0);
   runtime::LabelledSet inputs;
   inputs.input = testing::MakeFake({50, 1}, 0.0);
   inputs.size = 50;

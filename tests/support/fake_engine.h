@@ -67,6 +67,27 @@ class FakeEngine final : public engine::Engine {
   double MaxAbsDiff(const engine::Tensor& a, const engine::Tensor& b) override {
     return std::abs(ValueOf(a) - ValueOf(b));
   }
+  // A fake tensor is one value: the host tensor's first float (0 when it has none) going in, every
+  // element of a float32 buffer of its shape coming out.
+  engine::Tensor FromHost(const engine::HostTensor& host) override {
+    double value = 0.0;
+    if (host.dtype == engine::DType::kFloat32 && host.bytes >= sizeof(float))
+      value = static_cast<const float*>(host.data)[0];
+    return MakeFake(host.shape, value);
+  }
+  engine::HostTensor ToHost(const engine::Tensor& t) override {
+    std::int64_t n = 1;
+    for (std::int64_t d : t.Shape())
+      n *= d;
+    auto values = std::make_shared<std::vector<float>>(static_cast<std::size_t>(n),
+                                                       static_cast<float>(ValueOf(t)));
+    engine::HostTensor host;
+    host.shape = t.Shape();
+    host.data = values->data();
+    host.bytes = values->size() * sizeof(float);
+    host.owner = std::move(values);
+    return host;
+  }
 
   int loads = 0;
 

@@ -16,7 +16,7 @@
 #include <vector>
 
 #include "common/error.h"
-#include "runtime/stage_cache.h"
+#include "preload/stage_cache.h"
 #include "support/fake_engine.h"
 
 namespace sparseloom::testing {
@@ -45,15 +45,15 @@ class TimedFakeStages {
                   std::chrono::microseconds load_time = std::chrono::microseconds(0))
       : num_stages_(num_stages), run_time_(run_time), load_time_(load_time) {}
 
-  runtime::StageSource Source() {
-    runtime::StageSource source;
-    source.load = [this](const runtime::StageKey& key) -> std::unique_ptr<engine::LoadedStage> {
+  preload::StageSource Source() {
+    preload::StageSource source;
+    source.load = [this](const preload::StageKey& key) -> std::unique_ptr<engine::LoadedStage> {
       ++loads;
       if (load_time_.count() > 0)
         std::this_thread::sleep_for(load_time_);
       return std::make_unique<Stage>(*this, key);
     };
-    source.expected_bytes = [](const runtime::StageKey&) -> std::int64_t { return 100; };
+    source.expected_bytes = [](const preload::StageKey&) -> std::int64_t { return 100; };
     return source;
   }
 
@@ -73,7 +73,7 @@ class TimedFakeStages {
  private:
   class Stage final : public engine::LoadedStage {
    public:
-    Stage(TimedFakeStages& owner, runtime::StageKey key)
+    Stage(TimedFakeStages& owner, preload::StageKey key)
         : owner_(owner),
           key_(key),
           offset_(StageOffset(key.stage, owner.num_stages_, key.variant, key.processor)) {}
@@ -97,7 +97,7 @@ class TimedFakeStages {
 
    private:
     TimedFakeStages& owner_;
-    runtime::StageKey key_;
+    preload::StageKey key_;
     double offset_;
     std::filesystem::path file_ = "timed.stage";
   };

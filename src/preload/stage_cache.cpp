@@ -1,4 +1,4 @@
-#include "runtime/stage_cache.h"
+#include "preload/stage_cache.h"
 
 #include <chrono>
 #include <exception>
@@ -7,7 +7,7 @@
 
 #include "common/error.h"
 
-namespace sparseloom::runtime {
+namespace sparseloom::preload {
 namespace {
 
 std::string NameOf(const StageKey& key) {
@@ -313,4 +313,4 @@ StageCacheStats StageCache::Stats() const {
   return stats_;
 }
 
-}  // namespace sparseloom::runtime
+}  // namespace sparseloom::preload

@@ -1,4 +1,4 @@
-#include "runtime/stage_cache.h"
+#include "preload/stage_cache.h"
 
 #include <gtest/gtest.h>
 
@@ -14,7 +14,7 @@
 
 #include "common/error.h"
 
-namespace sparseloom::runtime {
+namespace sparseloom::preload {
 
 // Readable keys in failure messages (found by argument-dependent lookup, hence not in the
 // anonymous namespace; static so that other test files may have their own).
@@ -379,4 +379,4 @@ TEST(StageCache, BudgetIsNeverExceededUnderConcurrentAcquires) {
 }
 
 }  // namespace
-}  // namespace sparseloom::runtime
+}  // namespace sparseloom::preload

@@ -10,9 +10,9 @@
 #include <vector>
 
 #include "plan/planner.h"
-#include "runtime/stage_cache.h"
+#include "preload/stage_cache.h"
 
-namespace sparseloom::runtime {
+namespace sparseloom::preload {
 
 struct StageHotness {
   StageKey key;
@@ -51,4 +51,4 @@ std::vector<StageKey> PreloadSet(const std::vector<StageHotness>& hotness,
                                  const std::function<std::int64_t(const StageKey&)>& bytes,
                                  std::int64_t budget_bytes);
 
-}  // namespace sparseloom::runtime
+}  // namespace sparseloom::preload

@@ -1,4 +1,4 @@
-#include "runtime/hotness.h"
+#include "preload/hotness.h"
 
 #include <algorithm>
 #include <cmath>
@@ -10,7 +10,7 @@
 #include "common/error.h"
 #include "plan/evaluation.h"
 
-namespace sparseloom::runtime {
+namespace sparseloom::preload {
 namespace {
 
 std::size_t Index(std::int64_t i) {
@@ -63,9 +63,7 @@ double Uniqueness(const plan::TaskProfile& profile, int stage, int variant, int 
     place *= V;
   const std::int64_t base = plan::OriginalStitched(profile, best) - std::int64_t{best} * place;
   auto accuracy = [&](int w) { return profile.accuracy[Index(base + std::int64_t{w} * place)]; };
-  auto latency = [&](int w, int p) {
-    return profile.stage_latency_ms[Index((std::int64_t{stage} * V + w) * P + p)];
-  };
+  auto latency = [&](int w, int p) { return profile.StageLatencyMs(stage, w, p); };
 
   double a_low = accuracy(0), a_high = a_low;
   double l_low = latency(0, 0), l_high = l_low;
@@ -192,4 +190,4 @@ std::vector<StageKey> PreloadSet(const std::vector<StageHotness>& hotness,
   return keys;
 }
 
-}  // namespace sparseloom::runtime
+}  // namespace sparseloom::preload

@@ -1,4 +1,4 @@
-#include "runtime/hotness.h"
+#include "preload/hotness.h"
 
 #include <gtest/gtest.h>
 
@@ -8,7 +8,7 @@
 #include "common/error.h"
 #include "plan/synthetic_profiles.h"
 
-namespace sparseloom::runtime {
+namespace sparseloom::preload {
 
 // Readable keys in failure messages (see stage_cache_test.cpp).
 [[maybe_unused]] static void PrintTo(const StageKey& key, std::ostream* os) {
@@ -190,4 +190,4 @@ TEST(Hotness, PreloadSetTakesTheHottestThatFitTheBudget) {
 }
 
 }  // namespace
-}  // namespace sparseloom::runtime
+}  // namespace sparseloom::preload

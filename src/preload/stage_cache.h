@@ -14,7 +14,7 @@
 
 #include "engine/engine.h"
 
-namespace sparseloom::runtime {
+namespace sparseloom::preload {
 
 // One loaded copy of a stage: stage k (0-based) of variant v of task t, for processor p (a stage
 // is loaded once per processor: the engine binds it to the processor's threads).
@@ -133,4 +133,4 @@ class StageCache {
   StageCacheStats stats_;
 };
 
-}  // namespace sparseloom::runtime
+}  // namespace sparseloom::preload

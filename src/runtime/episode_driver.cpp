@@ -1,0 +1,188 @@
+#include "runtime/episode_driver.h"
+
+#include <algorithm>
+#include <limits>
+#include <memory>
+#include <mutex>
+#include <optional>
+
+#include "runtime/processor_thread.h"
+#include "runtime/serving_core.h"
+#include "runtime/workload.h"
+
+namespace sparseloom::runtime {
+
+EpisodeReport DriveEpisode(const std::vector<ServedTask>& tasks, const EpisodeSeams& seams,
+                           const plan::Planner& planner, const Episode& episode,
+                           const ServeOptions& options) {
+  CheckEpisodeOptions(episode, options, tasks.size());
+  Executor& executor = seams.executor;
+  ServingClock& clock = seams.clock;
+
+  EpisodeReport report;
+  report.planner = planner.Name();
+  report.episode = episode;
+
+  // State shared with the executor's callbacks (closed-loop resubmission) and the core's plan
+  // observer.
+  std::mutex mutex;
+  bool admitting = true;
+  const std::uint64_t episode_seed = Mix(options.seed, HashOf(episode.name));
+  std::vector<SampleSequence> samples;
+  for (std::size_t t = 0; t < tasks.size(); ++t)
+    samples.emplace_back(seams.set_sizes.at(t), Mix(episode_seed, 2 * t));
+
+  ServingCore core(tasks, executor, clock, planner, options, seams.ahead);
+  core.OnPlanInstalled([&](const InstalledPlan& installed) {
+    std::lock_guard lock(mutex);
+    PhaseReport& current = report.phases.back();
+    current.plan_ms += installed.plan_ms;
+    RecordPlan(installed.phase, tasks.size(), installed.after_fault, current);
+    if (!installed.after_fault)
+      current.planned_ahead = installed.planned_ahead;
+  });
+
+  // Submits one request of task t now; the sample is drawn under `mutex`.
+  auto submit_now = [&](int t) {
+    std::int64_t sample = 0;
+    {
+      std::lock_guard lock(mutex);
+      if (!admitting)
+        return;
+      sample = samples[static_cast<std::size_t>(t)].Next();
+    }
+    executor.Submit(t, sample, seams.make_input(t, sample), clock.NowMs());
+  };
+  if (options.arrivals == ArrivalKind::kClosedLoop) {
+    executor.OnDone([&](const RequestRecord& record) {
+      // Keep the window full; a drop or failure shrinks it (no tight resubmission loop).
+      if (record.outcome == Outcome::kCompleted)
+        submit_now(record.task);
+    });
+  }
+  // Whichever way the episode ends, nothing may call back into the state above once it is gone.
+  struct StopCallbacksFirst {
+    std::mutex& mutex;
+    bool& admitting;
+    Executor& executor;
+    ~StopCallbacksFirst() {
+      {
+        std::lock_guard lock(mutex);
+        admitting = false;
+      }
+      executor.WaitIdle();
+      executor.OnDone(nullptr);
+    }
+  } stop_first{mutex, admitting, executor};
+
+  const auto rethrow_fault = [&] {
+    if (const std::exception_ptr error = core.fault_error())
+      std::rethrow_exception(error);
+  };
+  std::vector<std::optional<PoissonArrivals>> arrivals(tasks.size());
+  std::vector<double> next_arrival(tasks.size(), std::numeric_limits<double>::infinity());
+  const double phase_ms = 1000.0 * options.phase_s;
+
+  for (std::size_t i = 0; i < episode.order.size(); ++i) {
+    const int joining = episode.order[i];
+    // Phases follow a fixed schedule from the start, not from when the driver gets there:
+    // planning time and late wake-ups then change neither the arrivals nor their count, and every
+    // planner is given the same requests (a late driver submits them late, with their scheduled
+    // arrival times).
+    const double phase_start = static_cast<double>(i) * phase_ms;
+    const double phase_end = phase_start + phase_ms;
+    clock.SleepUntil(phase_start);
+    {
+      std::lock_guard lock(mutex);
+      PhaseReport phase;
+      phase.phase = static_cast<int>(i);
+      phase.tasks = core.Present();
+      phase.tasks.push_back(joining);
+      phase.start_ms = phase_start;
+      report.phases.push_back(std::move(phase));
+    }
+    const std::size_t j = static_cast<std::size_t>(joining);
+    if (options.arrivals == ArrivalKind::kClosedLoop) {
+      // The tasks present keep their windows full while the joining one is planned.
+      core.Join(joining, episode.slos[j])->Wait();
+      for (int w = 0; w < options.closed_loop_window; ++w)
+        submit_now(joining);
+      clock.SleepUntil(phase_end);
+    } else {
+      if (tasks[j].rate_per_s > 0.0) {
+        arrivals[j].emplace(tasks[j].rate_per_s * options.rate_scale, Mix(episode_seed, 2 * j + 1));
+        next_arrival[j] = phase_start + 1000.0 * arrivals[j]->NextGapS();
+      }  // a task with rate 0 sends no requests
+      // Planned in the background unless a plan was made ahead: the tasks already present keep
+      // their routes until the new plan is in place, and the joining task's requests wait for it
+      // (submitted then, with their arrival times). Started before the driver raises its
+      // priority, so the planner runs at the normal policy.
+      std::unique_ptr<BackgroundWork> planning = core.Join(joining, episode.slos[j]);
+      bool planned = planning->WaitUntil(clock.NowMs());
+      // The driver stands for the device's inputs: it runs above the workers' real-time priority
+      // (where they have one), so that a request is submitted when it arrives instead of when a
+      // busy or spinning worker leaves a core free.
+      const int priority = options.pipeline.realtime_priority;
+      const ScopedRealtimePriority driver_priority(!clock.IsVirtual() && priority > 0 ? priority + 1
+                                                                                      : 0);
+      report.realtime_driver = report.realtime_driver || driver_priority.active();
+      const std::vector<int> present = core.Present();
+      while (true) {
+        std::size_t t = tasks.size();
+        for (int p : present) {
+          const std::size_t q = static_cast<std::size_t>(p);
+          if (!planned && q == j)
+            continue;  // no route yet
+          if (t == tasks.size() || next_arrival[q] < next_arrival[t])
+            t = q;
+        }
+        if (t == tasks.size() || next_arrival[t] >= phase_end) {
+          if (planned)
+            break;
+          planning->Wait();  // nothing else to submit before the plan is in place
+          planned = true;
+          continue;
+        }
+        if (!planned) {
+          if (planning->WaitUntil(next_arrival[t])) {
+            planned = true;  // then the joining task's requests that are due go first
+            continue;
+          }
+        } else {
+          clock.SleepUntil(next_arrival[t]);
+        }
+        std::int64_t sample = 0;
+        {
+          std::lock_guard lock(mutex);
+          sample = samples[t].Next();
+        }
+        // The arrival is the scheduled time: a late driver does not hide queueing.
+        executor.Submit(static_cast<int>(t), sample, seams.make_input(static_cast<int>(t), sample),
+                        next_arrival[t]);
+        next_arrival[t] += 1000.0 * arrivals[t]->NextGapS();
+      }
+      clock.SleepUntil(phase_end);
+    }
+    {
+      std::lock_guard lock(mutex);
+      report.phases.back().end_ms = phase_end;
+    }
+    rethrow_fault();
+  }
+  {
+    std::lock_guard lock(mutex);
+    admitting = false;
+  }
+  executor.WaitIdle();
+  rethrow_fault();  // no callback runs any more
+  report.duration_ms = clock.NowMs();
+  report.records = executor.TakeRecords();
+  report.counters = executor.Counters();
+  report.realtime_workers = executor.realtime_workers();
+  std::sort(report.records.begin(), report.records.end(),
+            [](const RequestRecord& a, const RequestRecord& b) { return a.id < b.id; });
+  report.phase_of_record = PhaseOfRecords(report.records, report.phases);
+  return report;
+}
+
+}  // namespace sparseloom::runtime

@@ -1,0 +1,34 @@
+#pragma once
+// The one episode driver (DESIGN.md "Evaluation protocol"; docs/runtime.md): the tasks of an
+// episode join the serving core one after another, each phase for a fixed time on the clock, and
+// requests arrive (Poisson or closed loop) through the executor. The same code serves a real run
+// (the pipeline and the steady clock) and a simulated one (the virtual executor and clock).
+
+#include <cstdint>
+#include <functional>
+#include <vector>
+
+#include "plan/planner.h"
+#include "runtime/executor.h"
+#include "runtime/phase_planning.h"
+#include "runtime/serving.h"
+#include "runtime/serving_clock.h"
+
+namespace sparseloom::runtime {
+
+struct EpisodeSeams {
+  Executor& executor;
+  ServingClock& clock;
+  // Request `sample` of task t's input set (the simulator's requests carry no data).
+  std::function<RequestInput(int task, std::int64_t sample)> make_input;
+  std::vector<std::int64_t> set_sizes;  // per task: the input set the sample walk draws from
+  const PlanBook* ahead = nullptr;      // plans made ahead, or none
+};
+
+// Serves `episode` on the seams' executor and clock (both started at 0 ms) and reports it. The
+// executor's callbacks are set here. Throws what a re-plan after a fault threw.
+EpisodeReport DriveEpisode(const std::vector<ServedTask>& tasks, const EpisodeSeams& seams,
+                           const plan::Planner& planner, const Episode& episode,
+                           const ServeOptions& options);
+
+}  // namespace sparseloom::runtime
