@@ -22,7 +22,7 @@ struct EpisodeSeams {
   // Request `sample` of task t's input set (the simulator's requests carry no data).
   std::function<RequestInput(int task, std::int64_t sample)> make_input;
   std::vector<std::int64_t> set_sizes;  // per task: the input set the sample walk draws from
-  const PlanBook* ahead = nullptr;      // plans made ahead, or none
+  PlanBook* ahead = nullptr;            // plans made ahead, or none
 };
 
 // Serves `episode` on the seams' executor and clock (both started at 0 ms) and reports it. The

@@ -33,7 +33,7 @@ std::vector<std::optional<TaskRoute>> RoutesWithLatency(const PhasePlan& phase,
 }
 
 ServingCore::ServingCore(std::vector<ServedTask> tasks, Executor& executor, ServingClock& clock,
-                         const plan::Planner& planner, ServeOptions options, const PlanBook* ahead)
+                         const plan::Planner& planner, ServeOptions options, PlanBook* ahead)
     : executor_(executor),
       clock_(clock),
       planner_(planner),
@@ -117,6 +117,33 @@ std::unique_ptr<BackgroundWork> ServingCore::ChangeSlo(int task, plan::Slo slo) 
     slos_[static_cast<std::size_t>(task)] = slo;
   }
   return Replan(since);
+}
+
+int ServingCore::PlanAhead(const std::vector<std::vector<plan::Slo>>& configurations) {
+  if (ahead_ == nullptr)
+    throw UsageError("serving: plans made ahead need a plan book");
+  std::vector<ServedTask> tasks;
+  std::vector<int> present;
+  {
+    std::lock_guard lock(mutex_);
+    tasks = tasks_;
+    present = present_;
+  }
+  int added = 0;
+  for (const std::vector<plan::Slo>& slos : configurations) {
+    if (slos.size() != tasks.size())
+      throw UsageError("serving: " + std::to_string(slos.size()) + " SLOs for " +
+                       std::to_string(tasks.size()) + " tasks");
+    std::vector<plan::TaskProfile> restricted;
+    PhasePlan phase =
+        PlanFor(tasks, present, slos, std::vector<bool>(executor_.Alive().size(), true), planner_,
+                options_, restricted);
+    std::lock_guard lock(mutex_);
+    const std::size_t before = ahead_->size();
+    ahead_->Add(planner_.Name(), present, slos, options_, std::move(phase));
+    added += static_cast<int>(ahead_->size() - before);
+  }
+  return added;
 }
 
 void ServingCore::OnPlanInstalled(std::function<void(const InstalledPlan&)> callback) {

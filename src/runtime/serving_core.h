@@ -37,7 +37,7 @@ class ServingCore {
   // `ahead` (may be null) holds plans made ahead; it must outlive the core, as must the executor,
   // the clock and the planner. Sets the executor's fault callback.
   ServingCore(std::vector<ServedTask> tasks, Executor& executor, ServingClock& clock,
-              const plan::Planner& planner, ServeOptions options, const PlanBook* ahead);
+              const plan::Planner& planner, ServeOptions options, PlanBook* ahead);
   ~ServingCore();
   ServingCore(const ServingCore&) = delete;
   ServingCore& operator=(const ServingCore&) = delete;
@@ -52,6 +52,11 @@ class ServingCore {
   std::unique_ptr<BackgroundWork> Join(int task, plan::Slo slo);
   std::unique_ptr<BackgroundWork> Leave(int task);
   std::unique_ptr<BackgroundWork> ChangeSlo(int task, plan::Slo slo);
+
+  // Plans the tasks present under each of `configurations` (an SLO per task) and keeps the plans
+  // in the core's book of plans made ahead (UsageError when it was given none), so that a change
+  // to one of them is installed at once. Returns the number of plans added.
+  int PlanAhead(const std::vector<std::vector<plan::Slo>>& configurations);
 
   // Called under the core's lock each time a plan is put in place.
   void OnPlanInstalled(std::function<void(const InstalledPlan&)> callback);
@@ -80,7 +85,7 @@ class ServingCore {
   ServingClock& clock_;
   const plan::Planner& planner_;
   const ServeOptions options_;
-  const PlanBook* ahead_;
+  PlanBook* ahead_;      // read and added to under mutex_
   std::mutex planning_;  // one background plan at a time
   mutable std::mutex mutex_;
   // Everything below is guarded by mutex_.

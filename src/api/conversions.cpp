@@ -1,0 +1,196 @@
+#include "api/conversions.h"
+
+#include <utility>
+
+#include "common/error.h"
+#include "profile/performance_table.h"
+#include "runtime/evaluation.h"
+
+namespace sparseloom::api {
+namespace {
+
+DType Public(engine::DType dtype) {
+  switch (dtype) {
+    case engine::DType::kFloat32:
+      return DType::kFloat32;
+    case engine::DType::kBFloat16:
+      return DType::kBFloat16;
+    case engine::DType::kInt64:
+      return DType::kInt64;
+    case engine::DType::kInt32:
+      return DType::kInt32;
+    case engine::DType::kBool:
+      return DType::kBool;
+    case engine::DType::kOther:
+      break;
+  }
+  throw EngineError("an output tensor of a dtype the API does not know");
+}
+
+engine::DType Internal(DType dtype) {
+  switch (dtype) {
+    case DType::kFloat32:
+      return engine::DType::kFloat32;
+    case DType::kBFloat16:
+      return engine::DType::kBFloat16;
+    case DType::kInt64:
+      return engine::DType::kInt64;
+    case DType::kInt32:
+      return engine::DType::kInt32;
+    case DType::kBool:
+      return engine::DType::kBool;
+  }
+  return engine::DType::kOther;
+}
+
+std::string Describe(DType dtype, const std::vector<std::int64_t>& shape) {
+  return ToString(dtype) + " " + engine::ShapeToString(shape);
+}
+
+TensorInfo InfoOf(const engine::TensorSpec& spec) {
+  return TensorInfo{spec.name, Public(spec.dtype), spec.shape};
+}
+
+}  // namespace
+
+std::unique_ptr<plan::Planner> PlannerNamed(const std::string& name) {
+  if (name == "sparseloom")
+    return plan::MakeSparseLoomPlanner();
+  for (plan::Baseline b : {plan::Baseline::kSvAoNp, plan::Baseline::kSvAoP, plan::Baseline::kSvLoNp,
+                           plan::Baseline::kSvLoP, plan::Baseline::kAvNp, plan::Baseline::kAvP}) {
+    if (plan::NameOf(b) == name)
+      return plan::MakeBaselinePlanner(b);
+  }
+  throw UsageError("planner: unknown planner '" + name +
+                   "' (expected sparseloom, SV-AO-NP, SV-AO-P, SV-LO-NP, SV-LO-P, AV-NP or AV-P)");
+}
+
+plan::TaskProfile FreshProfile(const zoo::Zoo& zoo, const profile::ProcessorSetup& setup,
+                               const std::filesystem::path& profile_dir) {
+  const std::filesystem::path file = profile_dir.empty()
+                                         ? zoo.dir / "profile" / profile::kTableFile
+                                         : profile_dir / zoo.task / profile::kTableFile;
+  std::optional<profile::PerformanceTable> table =
+      profile::LoadFreshTable(file, profile::ProfileKey(zoo, setup));
+  if (!table)
+    throw UsageError("zoo " + zoo.dir.string() + ": no fresh performance table at " +
+                     file.string() +
+                     " (missing, or made for another zoo, processor setup or profiler version); "
+                     "make it with `sparseloom profile " +
+                     zoo.dir.string() + " --processors " + profile::ToString(setup) +
+                     (profile_dir.empty() ? "" : " --out " + profile_dir.string()) + "`");
+  return profile::ToTaskProfile(*table);
+}
+
+std::string CheckInputs(const zoo::Zoo& zoo, const std::vector<Tensor>& inputs) {
+  std::vector<engine::TensorSpec> specs{zoo.input};
+  specs.insert(specs.end(), zoo.side_inputs.begin(), zoo.side_inputs.end());
+  if (inputs.size() != specs.size()) {
+    std::string names;
+    for (const engine::TensorSpec& s : specs)
+      names += (names.empty() ? "" : ", ") + s.name;
+    return "expected " + std::to_string(specs.size()) + " input tensor(s) (" + names + "), got " +
+           std::to_string(inputs.size());
+  }
+  for (std::size_t i = 0; i < specs.size(); ++i) {
+    const engine::TensorSpec& spec = specs[i];
+    const Tensor& t = inputs[i];
+    std::vector<std::int64_t> want = spec.shape;
+    if (!want.empty())
+      want[0] = 1;
+    if (t.empty() || Internal(t.dtype()) != spec.dtype || t.shape() != want)
+      return "input '" + spec.name + "': expected " + Describe(Public(spec.dtype), want) +
+             ", got " +
+             (t.empty() ? std::string("an empty tensor") : Describe(t.dtype(), t.shape()));
+  }
+  return "";
+}
+
+engine::HostTensor ToHost(const Tensor& tensor) {
+  engine::HostTensor host;
+  host.dtype = Internal(tensor.dtype());
+  host.shape = tensor.shape();
+  host.owner = tensor.owner();
+  host.data = tensor.bytes().data();
+  host.bytes = tensor.bytes().size();
+  return host;
+}
+
+Tensor FromHost(engine::HostTensor host) {
+  return Tensor::View(Public(host.dtype), std::move(host.shape), std::move(host.owner), host.data,
+                      host.bytes);
+}
+
+Result ResultOf(const runtime::RequestRecord& record, engine::Engine& engine,
+                const profile::ProcessorSetup& setup) {
+  Result r;
+  r.completed = record.outcome == runtime::Outcome::kCompleted;
+  r.error = record.reason;
+  r.latency_ms = record.latency_ms();
+  if (r.completed && record.output.Defined())
+    r.outputs.push_back(FromHost(engine.ToHost(record.output)));
+  for (std::size_t k = 0; k < record.stages.size(); ++k) {
+    const runtime::StageSpan& span = record.stages[k];
+    r.placement.push_back(setup.at(static_cast<std::size_t>(span.processor)).name);
+    const double wait = span.start_ms - span.queued_ms;
+    const bool handed_over = k > 0 && record.stages[k - 1].processor != span.processor;
+    (handed_over ? r.handover_ms : r.queue_ms) += wait;
+    r.compute_ms += span.end_ms - span.start_ms - span.load_ms;
+    r.load_ms += span.load_ms;
+  }
+  r.slo_met = record.SloMet() && record.end_ms <= record.deadline_ms;
+  if (record.outcome == runtime::Outcome::kDropped)
+    r.slo_miss = "rejected";
+  else if (record.outcome == runtime::Outcome::kFailed)
+    r.slo_miss = "failed";
+  else if (record.latency_ms() > record.slo.max_latency_ms || record.end_ms > record.deadline_ms)
+    r.slo_miss = "late";
+  else if (record.accuracy < record.slo.min_accuracy)
+    r.slo_miss = "accuracy";
+  return r;
+}
+
+std::string StitchedOf(const runtime::RequestRecord& record, const zoo::Zoo& zoo) {
+  std::string out;
+  for (const runtime::StageSpan& span : record.stages)
+    out += (out.empty() ? "" : ",") + zoo.variants.at(static_cast<std::size_t>(span.variant)).id;
+  return out;
+}
+
+void Account(const Result& result, const runtime::RequestRecord& record, TaskStats& stats,
+             std::deque<double>& latencies, std::size_t window) {
+  ++stats.submitted;
+  if (record.outcome == runtime::Outcome::kDropped)
+    ++stats.rejected;
+  if (record.outcome == runtime::Outcome::kFailed)
+    ++stats.failed;
+  if (!result.completed)
+    return;
+  ++stats.completed;
+  stats.late += result.slo_miss == "late";
+  stats.below_accuracy += result.slo_miss == "accuracy";
+  latencies.push_back(result.latency_ms);
+  if (latencies.size() > window)
+    latencies.pop_front();
+}
+
+void FillQuantiles(TaskStats& stats, const std::deque<double>& latencies) {
+  if (latencies.empty())
+    return;
+  const std::vector<double> values(latencies.begin(), latencies.end());
+  stats.p50_ms = runtime::Percentile(values, 0.50);
+  stats.p95_ms = runtime::Percentile(values, 0.95);
+  stats.p99_ms = runtime::Percentile(values, 0.99);
+}
+
+TaskInfo InfoOf(const zoo::Zoo& zoo) {
+  TaskInfo info;
+  info.zoo = zoo.dir;
+  info.inputs.push_back(InfoOf(zoo.input));
+  for (const engine::TensorSpec& s : zoo.side_inputs)
+    info.inputs.push_back(InfoOf(s));
+  info.output = InfoOf(zoo.output);
+  return info;
+}
+
+}  // namespace sparseloom::api
