@@ -314,36 +314,23 @@ ChoiceCost CostOf(const PlanTask& task, std::int64_t s, std::span<const int> dig
                   std::span<const int> placement, std::span<double> loads) {
   const TaskProfile& profile = task.profile.get();
   const std::size_t K = static_cast<std::size_t>(profile.num_stages);
-  const std::size_t V = static_cast<std::size_t>(profile.num_variants());
-  const std::size_t P = static_cast<std::size_t>(profile.num_processors());
+  // Reused from call to call: ReasonFor costs every choice of a task through here.
+  thread_local ChainCost chain;
+  ChainCostOf(profile, digits.first(K), placement.first(K), chain,
+              EntryWaitMs(task, placement.data(), K));
   std::fill(loads.begin(), loads.end(), 0.0);
   ChoiceCost cost;
-  double stages_ms = 0.0;
   for (std::size_t k = 0; k < K; ++k) {
-    const std::size_t v = static_cast<std::size_t>(digits[k]);
-    const std::size_t p = static_cast<std::size_t>(placement[k]);
-    const double ms = profile.stage_latency_ms[(k * V + v) * P + p];
-    stages_ms += ms;
-    loads[p] += ms;
-    cost.bytes += profile.stage_bytes[k * V + v];
+    loads[static_cast<std::size_t>(placement[k])] += chain.compute_ms[k];
+    cost.bytes += profile.StageBytes(static_cast<int>(k), digits[k]);
   }
-  double handover_ms = 0.0;
-  for (std::size_t k = 0; k + 1 < K; ++k)
-    handover_ms += profile.handover_ms[static_cast<std::size_t>(placement[k]) * P +
-                                       static_cast<std::size_t>(placement[k + 1])];
-  const std::size_t index = static_cast<std::size_t>(s);
-  cost.latency_ms = stages_ms + handover_ms + EntryWaitMs(task, placement.data(), K);
-  if (!profile.stitch_gap_ms.empty()) {
-    // The gap is time the chain's processors spend (caches, casts): the last stage's processor
-    // carries it, as the simulator charges it, never below zero busy time.
-    const double gap = profile.stitch_gap_ms[index];
-    cost.latency_ms += gap;
-    const std::size_t last = static_cast<std::size_t>(placement[K - 1]);
-    loads[last] = std::max(0.0, loads[last] + gap);
-  }
+  // The gap is time the chain's processors spend (caches, casts): the last stage's processor
+  // carries it (plan/problem.h, ChainCost).
+  loads[static_cast<std::size_t>(placement[K - 1])] += chain.gap_ms;
   for (double& load : loads)
     load = task.rate_per_s * load / 1000.0;
-  cost.accuracy = profile.accuracy[index];
+  cost.latency_ms = chain.total_ms;
+  cost.accuracy = profile.accuracy[static_cast<std::size_t>(s)];
   cost.slo_met =
       cost.accuracy >= task.slo.min_accuracy && cost.latency_ms <= task.slo.max_latency_ms;
   return cost;

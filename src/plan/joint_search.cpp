@@ -467,26 +467,13 @@ class JointSearch {
 
 }  // namespace
 
-// The same arithmetic as CostOf in the same order, so the same figures and SLO verdicts to the last
-// bit, with each placement's stage latencies and hand-over sum looked up once.
+// CostOf's arithmetic on ChainCostOf's figures, in the same order, so the same figures and SLO
+// verdicts to the last bit (a test checks), with what depends on s alone looked up once.
 CandidateSet CostAllChoices(const PlanTask& task, const TaskSpace& space) {
   const TaskProfile& profile = task.profile.get();
   const std::size_t K = static_cast<std::size_t>(profile.num_stages);
-  const std::size_t V = static_cast<std::size_t>(profile.num_variants());
   const std::size_t P = static_cast<std::size_t>(profile.num_processors());
   const std::size_t placements = space.placements.size();
-  std::vector<double> stage_ms(placements * K * V);  // [(pi * K + k) * V + v]
-  std::vector<double> handover_ms(placements, 0.0);
-  for (std::size_t pi = 0; pi < placements; ++pi) {
-    const Placement& placement = space.placements[pi];
-    for (std::size_t k = 0; k < K; ++k)
-      for (std::size_t v = 0; v < V; ++v)
-        stage_ms[(pi * K + k) * V + v] =
-            profile.stage_latency_ms[(k * V + v) * P + static_cast<std::size_t>(placement[k])];
-    for (std::size_t k = 0; k + 1 < K; ++k)
-      handover_ms[pi] += profile.handover_ms[static_cast<std::size_t>(placement[k]) * P +
-                                             static_cast<std::size_t>(placement[k + 1])];
-  }
   const std::size_t n = space.stitched.size() * placements;
   CandidateSet set;
   set.choices.resize(n);
@@ -494,39 +481,30 @@ CandidateSet CostAllChoices(const PlanTask& task, const TaskSpace& space) {
   set.bytes.resize(n);
   set.accuracy.resize(n);
   set.loads.assign(n * P, 0.0);
+  std::vector<double> waits(placements);
+  for (std::size_t pi = 0; pi < placements; ++pi)
+    waits[pi] = EntryWaitMs(task, space.placements[pi].data(), K);
   std::vector<int> digits(K);
+  ChainCost chain;
   std::size_t c = 0;
   for (const std::int64_t s : space.stitched) {
     DigitsOf(profile, s, digits);
-    const std::size_t index = static_cast<std::size_t>(s);
     std::int64_t bytes = 0;
     for (std::size_t k = 0; k < K; ++k)
-      bytes += profile.stage_bytes[k * V + static_cast<std::size_t>(digits[k])];
-    const double accuracy = profile.accuracy[index];
+      bytes += profile.StageBytes(static_cast<int>(k), digits[k]);
+    const double accuracy = profile.accuracy[static_cast<std::size_t>(s)];
     const bool accurate = accuracy >= task.slo.min_accuracy;
-    const bool has_gap = !profile.stitch_gap_ms.empty();
     for (std::size_t pi = 0; pi < placements; ++pi, ++c) {
-      const int* placement = space.placements[pi].data();
-      const double* ms = &stage_ms[pi * K * V];
+      const Placement& placement = space.placements[pi];
+      ChainCostOf(profile, digits, placement, chain, waits[pi]);
       double* loads = &set.loads[c * P];
-      double stages = 0.0;
-      for (std::size_t k = 0; k < K; ++k) {
-        const double stage = ms[k * V + static_cast<std::size_t>(digits[k])];
-        stages += stage;
-        loads[placement[k]] += stage;
-      }
-      double latency = stages + handover_ms[pi] + EntryWaitMs(task, placement, K);
-      if (has_gap) {
-        // As CostOf: the last stage's processor carries the gap.
-        const double gap = profile.stitch_gap_ms[index];
-        latency += gap;
-        double& last = loads[placement[K - 1]];
-        last = std::max(0.0, last + gap);
-      }
+      for (std::size_t k = 0; k < K; ++k)
+        loads[placement[k]] += chain.compute_ms[k];
+      loads[placement[K - 1]] += chain.gap_ms;
       for (std::size_t p = 0; p < P; ++p)
         loads[p] = task.rate_per_s * loads[p] / 1000.0;
       set.choices[c] = {s, static_cast<int>(pi)};
-      set.violation[c] = accurate && latency <= task.slo.max_latency_ms ? 0 : 1;
+      set.violation[c] = accurate && chain.total_ms <= task.slo.max_latency_ms ? 0 : 1;
       set.bytes[c] = bytes;
       set.accuracy[c] = accuracy;
     }

@@ -65,7 +65,8 @@ struct TaskProfile {
 };
 
 // The time of one stitched variant placed on processors: the one cost rule of a placed chain, used
-// by the planners, the phase planner's queueing waits, the simulator and the profile builders.
+// by the planners, the phase planner's queueing waits, the SLO grid, the profiling-time model and
+// the simulator (docs/planner.md).
 //
 // - Stage k computes for StageLatencyMs(k, v_k, p_k) on its processor p_k.
 // - Stage k > 0 on another processor than stage k-1 is handed its input for HandoverMs(p_{k-1},

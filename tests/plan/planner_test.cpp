@@ -347,8 +347,8 @@ SmallInstance RandomSmallInstance(std::mt19937_64& rng) {
       for (int k = 0; k < shape.stages; ++k) {
         std::int64_t kl = std::numeric_limits<std::int64_t>::max(), kh = 0;
         for (int v = 0; v < shape.variants; ++v) {
-          kl = std::min(kl, profile.stage_bytes[static_cast<std::size_t>(k * shape.variants + v)]);
-          kh = std::max(kh, profile.stage_bytes[static_cast<std::size_t>(k * shape.variants + v)]);
+          kl = std::min(kl, profile.StageBytes(k, v));
+          kh = std::max(kh, profile.StageBytes(k, v));
         }
         low += kl;
         high += kh;
@@ -456,7 +456,7 @@ TEST(Planner, BaselinesKeepToTheirVariantsAndPlacements) {
         else
           EXPECT_EQ(used.size(), 3u) << NameOf(b) << ": orders put each stage elsewhere";
         auto original = [&](int variant) {
-          return profile.accuracy[static_cast<std::size_t>(variant * (1 + 4 + 16))];
+          return profile.accuracy[static_cast<std::size_t>(OriginalStitched(profile, variant))];
         };
         if (policy.variants == VariantPolicy::kMostAccurateOriginal) {
           for (int w = 0; w < 4; ++w)
@@ -468,7 +468,7 @@ TEST(Planner, BaselinesKeepToTheirVariantsAndPlacements) {
             for (int p = 0; p < 3; ++p) {
               double ms = 0.0;
               for (int k = 0; k < 3; ++k)
-                ms += profile.stage_latency_ms[static_cast<std::size_t>((k * 4 + variant) * 3 + p)];
+                ms += profile.StageLatencyMs(k, variant, p);
               best = std::min(best, ms);
             }
             return best;

@@ -95,10 +95,10 @@ inline TaskProfile MakeProfile(std::mt19937_64& rng, const std::string& task, Sh
     const double base_ms = Uniform(rng, 1.0, 8.0);
     const double base_bytes = Uniform(rng, 1e6, 40e6);
     for (int v = 0; v < V; ++v) {
-      profile.stage_bytes[static_cast<std::size_t>(k * V + v)] =
+      profile.stage_bytes[profile.StageIndex(k, v)] =
           static_cast<std::int64_t>(base_bytes * size_factor[static_cast<std::size_t>(v)]);
       for (int p = 0; p < P; ++p)
-        profile.stage_latency_ms[static_cast<std::size_t>((k * V + v) * P + p)] =
+        profile.stage_latency_ms[profile.StageLatencyIndex(k, v, p)] =
             base_ms * processor_speed[static_cast<std::size_t>(p)] *
             time_factor[static_cast<std::size_t>(v * P + p)] * Uniform(rng, 0.95, 1.05);
     }
@@ -147,14 +147,12 @@ inline Slo RandomSlo(std::mt19937_64& rng, const TaskProfile& profile) {
   slo.min_accuracy =
       q >= 1.0 ? std::min(1.0, sorted.back() + 0.01)
                : sorted[static_cast<std::size_t>(q * static_cast<double>(sorted.size() - 1))];
-  const int K = profile.num_stages;
-  const int V = profile.num_variants();
-  const int P = profile.num_processors();
   double fastest = 0.0;
-  for (int k = 0; k < K; ++k) {
-    double best = profile.stage_latency_ms[static_cast<std::size_t>(k * V * P)];
-    for (int i = 0; i < V * P; ++i)
-      best = std::min(best, profile.stage_latency_ms[static_cast<std::size_t>(k * V * P + i)]);
+  for (int k = 0; k < profile.num_stages; ++k) {
+    double best = profile.StageLatencyMs(k, 0, 0);
+    for (int v = 0; v < profile.num_variants(); ++v)
+      for (int p = 0; p < profile.num_processors(); ++p)
+        best = std::min(best, profile.StageLatencyMs(k, v, p));
     fastest += best;
   }
   slo.max_latency_ms = fastest * Uniform(rng, 0.9, 3.5);
