@@ -32,8 +32,7 @@ LatencyScale ServingLatencyScale(const std::vector<RequestRecord>& records,
                          profile.task + "': span " + std::to_string(k) +
                          " is not a stage, variant and processor of its profile");
       measured += s.end_ms - s.start_ms - s.load_ms;
-      profiled +=
-          profile.stage_latency_ms[static_cast<std::size_t>((k * V + s.variant) * P + s.processor)];
+      profiled += profile.StageLatencyMs(k, s.variant, s.processor);
     }
     if (profiled > 0.0 && measured > 0.0)
       ratios[static_cast<std::size_t>(r.task)].push_back(measured / profiled);

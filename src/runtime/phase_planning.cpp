@@ -30,7 +30,7 @@ std::vector<std::vector<double>> EntryWaits(const plan::Plan& plan,
   const std::size_t P = request.processors.size();
   const std::size_t T = plan.tasks.size();
   // Per task and processor: utilisation and residual-work rate (sum of rate x latency^2 / 2) of
-  // the stages it runs there; the last stage's processor carries the stitch gap.
+  // the stages it runs there (plan::ChainCost::StageMs: the last one carries the stitch gap).
   std::vector<double> rho(T * P, 0.0), residual(P, 0.0), total(P, 0.0);
   // Per task and processor: the seconds of its stages there that another of its stages on the
   // same processor follows, and how many times it enters the processor.
@@ -40,17 +40,11 @@ std::vector<std::vector<double>> EntryWaits(const plan::Plan& plan,
     const plan::TaskPlan& tp = plan.tasks[i];
     const plan::TaskProfile& profile = request.tasks[i].profile.get();
     const double rate = request.tasks[i].rate_per_s;
-    const std::size_t V = static_cast<std::size_t>(profile.num_variants());
     const std::size_t K = tp.variant_of_stage.size();
+    const plan::ChainCost chain = plan::ChainCostOf(profile, tp.variant_of_stage, tp.placement);
     for (std::size_t k = 0; k < K; ++k) {
       const std::size_t p = static_cast<std::size_t>(tp.placement[k]);
-      double ms =
-          profile
-              .stage_latency_ms[(k * V + static_cast<std::size_t>(tp.variant_of_stage[k])) * P + p];
-      if (k + 1 == K && !profile.stitch_gap_ms.empty())
-        ms = std::max(0.0,
-                      ms + profile.stitch_gap_ms[static_cast<std::size_t>(tp.stitched_variant)]);
-      const double sec = slower * ms / 1000.0;
+      const double sec = slower * chain.StageMs(k) / 1000.0;
       if (k + 1 < K && static_cast<std::size_t>(tp.placement[k + 1]) == p)
         followed[i * P + p] += sec;
       if (k == 0 || static_cast<std::size_t>(tp.placement[k - 1]) != p)
@@ -390,15 +384,15 @@ const PhasePlan* PlanBook::Find(const std::string& planner, const std::vector<in
   return it == plans_.end() ? nullptr : &it->second;
 }
 
-std::vector<StageKey> KeysOfEpisodes(const std::vector<ServedTask>& tasks, int num_processors,
-                                     const plan::Planner& planner,
-                                     const std::vector<Episode>& episodes,
-                                     const ServeOptions& options) {
-  std::vector<StageKey> keys;
-  std::set<StageKey> seen;
+std::vector<preload::StageKey> KeysOfEpisodes(const std::vector<ServedTask>& tasks,
+                                              int num_processors, const plan::Planner& planner,
+                                              const std::vector<Episode>& episodes,
+                                              const ServeOptions& options) {
+  std::vector<preload::StageKey> keys;
+  std::set<preload::StageKey> seen;
   for (const Episode& episode : episodes) {
     for (const PhasePlan& phase : PlanEpisode(tasks, num_processors, planner, episode, options)) {
-      for (const StageKey& key :
+      for (const preload::StageKey& key :
            KeysOf(phase.plan, phase.task_of_plan_task, phase.processor_of_plan_processor)) {
         if (seen.insert(key).second)
           keys.push_back(key);
@@ -408,12 +402,12 @@ std::vector<StageKey> KeysOfEpisodes(const std::vector<ServedTask>& tasks, int n
   return keys;
 }
 
-std::vector<StageHotness> HotnessOfEpisodes(const std::vector<ServedTask>& tasks,
-                                            int num_processors,
-                                            const std::vector<Episode>& episodes,
-                                            const ServeOptions& options) {
+std::vector<preload::StageHotness> HotnessOfEpisodes(const std::vector<ServedTask>& tasks,
+                                                     int num_processors,
+                                                     const std::vector<Episode>& episodes,
+                                                     const ServeOptions& options) {
   const auto sparseloom = plan::MakeSparseLoomPlanner();
-  std::vector<std::vector<StageKey>> plan_keys;
+  std::vector<std::vector<preload::StageKey>> plan_keys;
   for (const Episode& episode : episodes) {
     for (const PhasePlan& phase : PlanEpisode(tasks, num_processors, *sparseloom, episode, options))
       plan_keys.push_back(
@@ -422,7 +416,7 @@ std::vector<StageHotness> HotnessOfEpisodes(const std::vector<ServedTask>& tasks
   std::vector<const plan::TaskProfile*> profiles;
   for (const ServedTask& t : tasks)
     profiles.push_back(t.profile);
-  return HotnessOfPlans(profiles, num_processors, plan_keys);
+  return preload::HotnessOfPlans(profiles, num_processors, plan_keys);
 }
 
 void RecordPlan(const PhasePlan& phase, std::size_t num_tasks, bool count_as_replan,

@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "plan/planner.h"
-#include "runtime/hotness.h"
+#include "preload/hotness.h"
 #include "runtime/request_flow.h"
 #include "runtime/serving.h"
 
@@ -83,17 +83,17 @@ std::vector<PhasePlan> PlanEpisode(const std::vector<ServedTask>& tasks, int num
                                    const ServeOptions& options);
 
 // The distinct stages `planner`'s phase plans of `episodes` run, in order of first use.
-std::vector<StageKey> KeysOfEpisodes(const std::vector<ServedTask>& tasks, int num_processors,
-                                     const plan::Planner& planner,
-                                     const std::vector<Episode>& episodes,
-                                     const ServeOptions& options);
+std::vector<preload::StageKey> KeysOfEpisodes(const std::vector<ServedTask>& tasks,
+                                              int num_processors, const plan::Planner& planner,
+                                              const std::vector<Episode>& episodes,
+                                              const ServeOptions& options);
 
-// The preloader's scores (runtime/hotness.h, HotnessOfPlans) from the plans SparseLoom makes for
-// every phase of every episode: what a run with a memory budget preloads and evicts by.
-std::vector<StageHotness> HotnessOfEpisodes(const std::vector<ServedTask>& tasks,
-                                            int num_processors,
-                                            const std::vector<Episode>& episodes,
-                                            const ServeOptions& options);
+// The preloader's scores (preload/hotness.h, preload::HotnessOfPlans) from the plans SparseLoom
+// makes for every phase of every episode: what a run with a memory budget preloads and evicts by.
+std::vector<preload::StageHotness> HotnessOfEpisodes(const std::vector<ServedTask>& tasks,
+                                                     int num_processors,
+                                                     const std::vector<Episode>& episodes,
+                                                     const ServeOptions& options);
 
 // The request flow's routes for a phase plan, indexed by server task (nullopt: not present).
 std::vector<std::optional<TaskRoute>> RoutesOf(const PhasePlan& phase,

@@ -3,8 +3,9 @@
 // The SLO grid of one task (docs/runtime.md, "Workload").
 //
 //   a[s]    accuracy of stitched variant s, s in 0..V^K-1
-//   lat[s]  best single-processor latency of s:
-//           min over p of sum_k stage_latency_ms[(k*V + v_k)*P + p], plus stitch_gap_ms[s]
+//   lat[s]  best single-processor latency of s: min over p of the planner's latency of s with
+//           every stage on p (plan::ChainCostOf: sum_k StageLatencyMs(k, v_k, p) plus the stitch
+//           gap, the last stage clamped at 0)
 //   Q(q)    q-quantile of the V^K accuracies, linear between order statistics: with x sorted
 //           ascending and i + t = q*(V^K - 1), Q(q) = x[i] + t*(x[i+1] - x[i])
 //   a_orig  accuracy of the most accurate original variant (v, v, ..., v); ties: the faster one
@@ -173,24 +174,21 @@ SloGrid GridOf(const plan::TaskProfile& profile) {
 
 std::vector<double> BestSingleProcessorLatencies(const plan::TaskProfile& profile) {
   const int K = profile.num_stages;
-  const int V = profile.num_variants();
   const int P = profile.num_processors();
   const std::int64_t count = plan::StitchedCount(profile);
   std::vector<double> best(static_cast<std::size_t>(count));
   std::vector<int> digits(static_cast<std::size_t>(K));
+  std::vector<int> placement(static_cast<std::size_t>(K));
+  plan::ChainCost chain;
   for (std::int64_t s = 0; s < count; ++s) {
     plan::DigitsOf(profile, s, digits);
     double fastest = std::numeric_limits<double>::infinity();
     for (int p = 0; p < P; ++p) {
-      double sum = 0.0;
-      for (int k = 0; k < K; ++k)
-        sum += profile.stage_latency_ms[static_cast<std::size_t>(
-            (k * V + digits[static_cast<std::size_t>(k)]) * P + p)];
-      fastest = std::min(fastest, sum);
+      std::fill(placement.begin(), placement.end(), p);
+      plan::ChainCostOf(profile, digits, placement, chain);
+      fastest = std::min(fastest, chain.total_ms);
     }
     const auto i = static_cast<std::size_t>(s);
-    if (!profile.stitch_gap_ms.empty())
-      fastest += profile.stitch_gap_ms[i];
     if (!(fastest > 0.0))
       Fail("task '" + profile.task + "': stitched variant " + std::to_string(s),
            "a positive best single-processor latency (stages plus stitch gap)", Num(fastest));

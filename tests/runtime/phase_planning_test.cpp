@@ -156,7 +156,7 @@ TEST(PlanFor, ReportsLatencyWithTheWaitsOfThePlansOwnLoad) {
   int violations = 0;
   for (std::size_t t = 0; t < tasks.size(); ++t) {
     const plan::TaskPlan& tp = phase.plan.tasks[t];
-    const double service = tasks[t].profile->stage_latency_ms[0];
+    const double service = tasks[t].profile->StageLatencyMs(0, 0, 0);
     EXPECT_NEAR(tp.latency_ms, service + waits[t][static_cast<std::size_t>(tp.placement[0])], 1e-9)
         << tp.task;
     EXPECT_EQ(tp.slo_met, tp.latency_ms <= slos[t].max_latency_ms) << tp.task;
