@@ -82,7 +82,7 @@ plan::TaskProfile DeviceTaskProfile(const zoo::Zoo& zoo, const plan::TaskProfile
       const StageWork work = WorkOf(zoo, static_cast<std::size_t>(v), k + 1);
       for (int p = 0; p < P; ++p) {
         const ProcessorProfile& processor = *procs[static_cast<std::size_t>(p)];
-        out.stage_latency_ms[static_cast<std::size_t>((k * V + v) * P + p)] =
+        out.stage_latency_ms[out.StageLatencyIndex(k, v, p)] =
             WhyUnsupported(processor, work) ? kUnsupportedStageMs : StageLatencyMs(processor, work);
       }
     }
@@ -139,7 +139,7 @@ plan::TaskProfile PinnedToPlacement(const plan::TaskProfile& profile,
     for (int v = 0; v < V; ++v)
       for (int p = 0; p < P; ++p)
         if (p != pinned)
-          out.stage_latency_ms[static_cast<std::size_t>((k * V + v) * P + p)] = kUnsupportedStageMs;
+          out.stage_latency_ms[out.StageLatencyIndex(k, v, p)] = kUnsupportedStageMs;
   }
   return out;
 }

@@ -5,6 +5,7 @@
 #include <set>
 
 #include "common/error.h"
+#include "plan/evaluation.h"
 #include "sim/device_task_profile.h"
 
 namespace sparseloom::sim {
@@ -39,9 +40,9 @@ void CheckSizes(const plan::TaskProfile& profile, const ProfilingWork& work) {
                      "': validation_samples: expected >= 0");
 }
 
-// Σ over every supported (stitched variant, placement) pair of its latency (stages + hand-overs +
-// stitch gap), and how many pairs there are: a walk over stages with, per (stage, processor), the
-// count and latency sum of the partial chains ending there.
+// Σ over every supported (stitched variant, placement) pair of its latency (plan::ChainCostOf:
+// stages, hand-overs and stitch gap), and how many pairs there are. Every pair is costed, V^K x P^K
+// of them: the planner's own space, which it refuses beyond 20 million.
 struct ChainSums {
   double latency_ms = 0.0;
   double pairs = 0.0;
@@ -49,53 +50,20 @@ struct ChainSums {
 
 ChainSums AllChains(const plan::TaskProfile& profile) {
   const int K = profile.num_stages;
-  const int V = profile.num_variants();
-  const int P = profile.num_processors();
-  auto at = [&](int k, int v, int p) {
-    return profile.stage_latency_ms[static_cast<std::size_t>((k * V + v) * P + p)];
-  };
-  std::vector<double> count(static_cast<std::size_t>(P), 0.0), sum(static_cast<std::size_t>(P));
-  for (int p = 0; p < P; ++p) {
-    for (int v = 0; v < V; ++v) {
-      if (Supported(at(0, v, p))) {
-        count[static_cast<std::size_t>(p)] += 1.0;
-        sum[static_cast<std::size_t>(p)] += at(0, v, p);
-      }
-    }
-  }
-  for (int k = 1; k < K; ++k) {
-    std::vector<double> next_count(static_cast<std::size_t>(P), 0.0);
-    std::vector<double> next_sum(static_cast<std::size_t>(P), 0.0);
-    for (int q = 0; q < P; ++q) {
-      double supported = 0.0, stage_sum = 0.0;
-      for (int v = 0; v < V; ++v) {
-        if (Supported(at(k, v, q))) {
-          supported += 1.0;
-          stage_sum += at(k, v, q);
-        }
-      }
-      for (int p = 0; p < P; ++p) {
-        const double c = count[static_cast<std::size_t>(p)];
-        const double h = profile.handover_ms[static_cast<std::size_t>(p * P + q)];
-        next_count[static_cast<std::size_t>(q)] += c * supported;
-        next_sum[static_cast<std::size_t>(q)] +=
-            sum[static_cast<std::size_t>(p)] * supported + c * (stage_sum + supported * h);
-      }
-    }
-    count = std::move(next_count);
-    sum = std::move(next_sum);
-  }
+  const std::vector<plan::Placement> placements =
+      plan::PlacementsOf(plan::PlacementSpace::kAnyMapping, K, profile.num_processors());
+  std::vector<int> digits(static_cast<std::size_t>(K));
+  plan::ChainCost chain;
   ChainSums out;
-  for (int p = 0; p < P; ++p) {
-    out.pairs += count[static_cast<std::size_t>(p)];
-    out.latency_ms += sum[static_cast<std::size_t>(p)];
-  }
-  if (!profile.stitch_gap_ms.empty() && out.pairs > 0.0) {
-    // The gap of s is added to each of its placements; spread evenly, as the sample would see it.
-    double gap = 0.0;
-    for (double g : profile.stitch_gap_ms)
-      gap += g;
-    out.latency_ms += out.pairs * gap / static_cast<double>(profile.stitch_gap_ms.size());
+  for (std::int64_t s = 0; s < plan::StitchedCount(profile); ++s) {
+    plan::DigitsOf(profile, s, digits);
+    for (const plan::Placement& placement : placements) {
+      plan::ChainCostOf(profile, digits, placement, chain);
+      if (std::all_of(chain.compute_ms.begin(), chain.compute_ms.end(), Supported)) {
+        out.pairs += 1.0;
+        out.latency_ms += chain.total_ms;
+      }
+    }
   }
   return out;
 }

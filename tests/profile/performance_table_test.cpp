@@ -205,9 +205,9 @@ TEST(PerformanceTable, TaskProfileCarriesTheStitchingGap) {
     }
     std::sort(gaps.begin(), gaps.end());
     const double median = std::max(0.5 * (gaps[1] + gaps[2]), -0.5 * fastest);
-    EXPECT_NEAR(p.stitch_gap_ms[static_cast<std::size_t>(s)], median, 1e-9);
+    EXPECT_NEAR(p.StitchGapMs(s), median, 1e-9);
     for (std::int64_t q = 0; q < 4; ++q) {
-      EXPECT_GT(t.AdditiveLatency(s, q) + p.stitch_gap_ms[static_cast<std::size_t>(s)], 0.0);
+      EXPECT_GT(t.AdditiveLatency(s, q) + p.StitchGapMs(s), 0.0);
     }
   }
 }
@@ -223,8 +223,7 @@ TEST(PerformanceTable, TaskProfileGapNeverMakesALatencyNegative) {
   const plan::TaskProfile p = ToTaskProfile(t);
   for (std::int64_t s = 0; s < 9; ++s) {
     for (std::int64_t q = 0; q < 4; ++q) {
-      EXPECT_GE(t.AdditiveLatency(s, q) + p.stitch_gap_ms[static_cast<std::size_t>(s)],
-                0.5 * t.AdditiveLatency(s, q) - 1e-12);
+      EXPECT_GE(t.AdditiveLatency(s, q) + p.StitchGapMs(s), 0.5 * t.AdditiveLatency(s, q) - 1e-12);
     }
   }
 }

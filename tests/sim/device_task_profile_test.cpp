@@ -114,10 +114,6 @@ plan::TaskProfile HostProfile(const zoo::Zoo& z) {
   return p;
 }
 
-std::size_t At(int k, int v, int p) {
-  return static_cast<std::size_t>((k * 3 + v) * 2 + p);
-}
-
 TEST(DeviceTaskProfile, LatenciesFromTheCostModelAccuracyAndBytesFromTheHost) {
   const zoo::Zoo z = TestZoo();
   const plan::TaskProfile host = HostProfile(z);
@@ -132,16 +128,16 @@ TEST(DeviceTaskProfile, LatenciesFromTheCostModelAccuracyAndBytesFromTheHost) {
   for (int k = 0; k < 3; ++k) {
     for (int v = 0; v < 3; ++v) {
       const StageWork w = WorkOf(z, static_cast<std::size_t>(v), k + 1);
-      EXPECT_DOUBLE_EQ(p.stage_latency_ms[At(k, v, 0)], StageLatencyMs(d.Processor("cpu"), w));
+      EXPECT_DOUBLE_EQ(p.StageLatencyMs(k, v, 0), StageLatencyMs(d.Processor("cpu"), w));
       if (v == 2)
-        EXPECT_EQ(p.stage_latency_ms[At(k, v, 1)], kUnsupportedStageMs);
+        EXPECT_EQ(p.StageLatencyMs(k, v, 1), kUnsupportedStageMs);
       else
-        EXPECT_DOUBLE_EQ(p.stage_latency_ms[At(k, v, 1)], StageLatencyMs(d.Processor("npu"), w));
+        EXPECT_DOUBLE_EQ(p.StageLatencyMs(k, v, 1), StageLatencyMs(d.Processor("npu"), w));
     }
   }
   // The order of processors is the caller's.
   const plan::TaskProfile swapped = DeviceTaskProfile(z, host, d, {"npu", "cpu"});
-  EXPECT_DOUBLE_EQ(swapped.stage_latency_ms[At(1, 0, 0)], p.stage_latency_ms[At(1, 0, 1)]);
+  EXPECT_DOUBLE_EQ(swapped.StageLatencyMs(1, 0, 0), p.StageLatencyMs(1, 0, 1));
 }
 
 TEST(DeviceTaskProfile, HandoverIsOneDispatchPlusTheLargestBoundaryAtTheSlowerBandwidth) {
@@ -151,10 +147,10 @@ TEST(DeviceTaskProfile, HandoverIsOneDispatchPlusTheLargestBoundaryAtTheSlowerBa
   EXPECT_EQ(LargestBoundaryBytes(z), 8192);
   const plan::TaskProfile p = DeviceTaskProfile(z, HostProfile(z), d, {"cpu", "npu"});
   ASSERT_EQ(p.handover_ms.size(), 4u);
-  EXPECT_EQ(p.handover_ms[0], 0.0);
-  EXPECT_EQ(p.handover_ms[3], 0.0);
-  EXPECT_NEAR(p.handover_ms[1], 0.2 + 1000.0 * 8192 / 4e9, 1e-12);   // cpu -> npu
-  EXPECT_NEAR(p.handover_ms[2], 0.05 + 1000.0 * 8192 / 4e9, 1e-12);  // npu -> cpu
+  EXPECT_EQ(p.HandoverMs(0, 0), 0.0);
+  EXPECT_EQ(p.HandoverMs(1, 1), 0.0);
+  EXPECT_NEAR(p.HandoverMs(0, 1), 0.2 + 1000.0 * 8192 / 4e9, 1e-12);   // cpu -> npu
+  EXPECT_NEAR(p.HandoverMs(1, 0), 0.05 + 1000.0 * 8192 / 4e9, 1e-12);  // npu -> cpu
 }
 
 TEST(DeviceTaskProfile, HostTableOfAnotherZooOrUnknownProcessorIsAnError) {
@@ -196,11 +192,8 @@ bool UsesUnsupported(const plan::Plan& plan, const std::vector<plan::TaskProfile
     const plan::TaskPlan& tp = plan.tasks[t];
     const plan::TaskProfile& p = profiles[t];
     for (int k = 0; k < p.num_stages; ++k) {
-      const std::size_t i = static_cast<std::size_t>(
-          (k * p.num_variants() + tp.variant_of_stage[static_cast<std::size_t>(k)]) *
-              p.num_processors() +
-          tp.placement[static_cast<std::size_t>(k)]);
-      if (p.stage_latency_ms[i] >= kUnsupportedStageMs)
+      const auto uk = static_cast<std::size_t>(k);
+      if (p.StageLatencyMs(k, tp.variant_of_stage[uk], tp.placement[uk]) >= kUnsupportedStageMs)
         return true;
     }
   }

@@ -71,7 +71,7 @@ TEST(ProfilingModel, ChainLatencyIncludesHandoversAndSkipsUnsupportedStages) {
   EXPECT_EQ(m.chains, 4);
   EXPECT_NEAR(m.chains_s, 19.0 * 11 / 1000.0, 1e-12);
   // Stage 2 cannot run on p1: two chains left, (p0,p0) 3 and (p1,p0) 4.5; one stage fewer timed.
-  p.stage_latency_ms[3] = kUnsupportedStageMs;
+  p.stage_latency_ms[p.StageLatencyIndex(1, 0, 1)] = kUnsupportedStageMs;
   m = ModelProfilingTime(p, Work(p, true));
   EXPECT_EQ(m.chains, 2);
   EXPECT_NEAR(m.chains_s, 7.5 * 11 / 1000.0, 1e-12);
