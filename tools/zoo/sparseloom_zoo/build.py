@@ -11,7 +11,7 @@ import os
 import shutil
 import time
 from pathlib import Path
-from typing import Callable, List, Sequence
+from typing import Callable, List, Optional, Sequence
 
 import torch
 
@@ -19,10 +19,11 @@ from .cache import build_key, builder_version
 from .errors import ZooError
 from .export import export_stage
 from .measure import count_nonzeros, count_params, estimate_flops
-from .recipes import parse_variants
+from .recipes import Recipe, parse_variants
 from .spec import CheckedSpec, load_spec
 from .training import StagedModel, predict, top1_accuracy
-from .variants import VariantBuild, VariantFactory, train
+from .user_variants import sparsity
+from .variants import StageBuild, VariantBuild, VariantFactory, train
 
 FORMAT = "sparseloom-zoo"
 FORMAT_VERSION = 1
@@ -31,8 +32,11 @@ TRACE_BATCH, CHECK_BATCH = 3, 5  # different sizes: the check proves the batch s
 
 
 def build_zoo(spec_path: Path, out_dir: Path, *, seed: int, variants: Sequence[str],
-              threads: int, log: Callable[[str], None]) -> dict:
-    """Build the zoo at ``out_dir`` (replacing what is there) and return its manifest."""
+              threads: int, log: Callable[[str], None],
+              keep_variants: Optional[dict] = None) -> dict:
+    """Build the zoo at ``out_dir`` (replacing what is there) and return its manifest.
+    ``keep_variants``, if given, receives every VariantBuild by id (the eager stages, for
+    checks that compare them with the exported files)."""
     started = time.perf_counter()
     spec_path, out_dir = Path(spec_path), Path(out_dir)
     recipes = parse_variants(list(variants))
@@ -48,7 +52,7 @@ def build_zoo(spec_path: Path, out_dir: Path, *, seed: int, variants: Sequence[s
     shutil.rmtree(tmp, ignore_errors=True)
     try:
         tmp.mkdir(parents=True)
-        manifest = _build_into(tmp, checked, recipes, seed, log)
+        manifest = _build_into(tmp, checked, recipes, seed, log, keep_variants)
         manifest["build"] = {"key": key, "builder_version": builder_version(),
                              "spec_sha256": checked.content_sha256,
                              "variants": list(variants), "torch": torch.__version__,
@@ -63,13 +67,14 @@ def build_zoo(spec_path: Path, out_dir: Path, *, seed: int, variants: Sequence[s
     return manifest
 
 
-def _build_into(root: Path, checked: CheckedSpec, recipes, seed: int, log) -> dict:
+def _build_into(root: Path, checked: CheckedSpec, recipes, seed: int, log,
+                keep_variants: Optional[dict] = None) -> dict:
     spec = checked.spec
     side_names = [s.name for s in checked.side_inputs]
     val = spec.validation
 
     dense = StagedModel(spec.stages)
-    if spec.pretrained:
+    if spec.pretrained or spec.train is None:
         log("dense: using the spec's trained weights")
         dense.eval()
     else:
@@ -82,15 +87,21 @@ def _build_into(root: Path, checked: CheckedSpec, recipes, seed: int, log) -> di
     reference = {k: val[k][:n_ref].clone() for k in ["input"] + side_names}
     factory = VariantFactory(checked, dense, seed, log)
     entries = []
-    for recipe in recipes:
+    user = [_user_variant(u, dense, val, side_names) for u in checked.user_variants]
+    for recipe_or_variant in list(recipes) + user:
         t0 = time.perf_counter()
-        variant = factory.make(recipe)
+        if isinstance(recipe_or_variant, VariantBuild):
+            variant, recipe = recipe_or_variant, recipe_or_variant.recipe
+        else:
+            variant, recipe = factory.make(recipe_or_variant), recipe_or_variant
         model = variant.model()
         accuracy = top1_accuracy(predict(model, val, side_names), val["labels"])
         with torch.no_grad():
             reference[f"output/{recipe.id}"] = model(
                 reference["input"], *[reference[s] for s in side_names]).float().clone()
         stages = _export_variant(root, checked, variant)
+        if keep_variants is not None:
+            keep_variants[recipe.id] = variant
         entries.append({"id": recipe.id, "description": variant.description,
                         "accuracy": round(accuracy, 6), "stages": stages})
         log(f"{recipe.id}: accuracy {accuracy:.4f}, params "
@@ -117,6 +128,19 @@ def _build_into(root: Path, checked: CheckedSpec, recipes, seed: int, log) -> di
         "reference": {"file": "reference.pt", "num_samples": n_ref},
         "variants": entries,
     }
+
+
+def _user_variant(user, dense: StagedModel, val, side_names) -> VariantBuild:
+    """A checked user variant as a VariantBuild: exported and measured like the built ones."""
+    x, side = val["input"][:1], [val[s][:1] for s in side_names]
+    stages = []
+    with torch.no_grad():
+        for stage, dense_stage in zip(user.stages, dense.stages):
+            flops = estimate_flops(stage, x, side), estimate_flops(dense_stage, x, side)
+            kind, level = sparsity(stage, dense_stage, *flops)
+            stages.append(StageBuild(stage.eval(), stage, user.precision, kind, level))
+            x = dense_stage(x, *side)
+    return VariantBuild(Recipe(user.id, "user", user.precision), user.description, stages)
 
 
 def _export_variant(root: Path, checked: CheckedSpec, variant: VariantBuild) -> List[dict]:

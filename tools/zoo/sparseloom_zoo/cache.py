@@ -18,8 +18,9 @@ _PACKAGE_DIR = Path(__file__).resolve().parent
 def builder_version() -> str:
     """Release version plus a digest of the builder's own source, so edits invalidate caches."""
     digest = hashlib.sha256()
-    for path in sorted(_PACKAGE_DIR.glob("*.py")):
-        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    for path in sorted(_PACKAGE_DIR.rglob("*.py")):  # subpackages (pruning/) count too
+        name = path.relative_to(_PACKAGE_DIR).as_posix()
+        digest.update(name.encode() + b"\0" + path.read_bytes() + b"\0")
     return f"{__version__}+src.{digest.hexdigest()[:10]}"
 
 

@@ -15,11 +15,29 @@ from torch.overrides import TorchFunctionMode
 
 
 def count_params(module: nn.Module) -> int:
-    return sum(p.numel() for p in module.parameters())
+    return sum(t.numel() for t in _weights(module))
 
 
 def count_nonzeros(module: nn.Module) -> int:
-    return sum(int(torch.count_nonzero(p.detach())) for p in module.parameters())
+    return sum(int(torch.count_nonzero(t)) for t in _weights(module))
+
+
+def _weights(module: nn.Module):
+    """Parameters, plus the packed weights of quantized modules (a user's int8 variant), which
+    are not parameters. The builder counts its own variants before quantizing them."""
+    for p in module.parameters():
+        yield p.detach()
+    for m in module.modules():
+        if _is_quantized(m):
+            w = m.weight()
+            yield w.int_repr() if w.is_quantized else w
+            b = m.bias() if callable(getattr(m, "bias", None)) else None
+            if b is not None:
+                yield b.detach()
+
+
+def _is_quantized(m: nn.Module) -> bool:
+    return ".quantized" in type(m).__module__ and callable(getattr(m, "weight", None))
 
 
 class _MacCounter(TorchFunctionMode):
@@ -37,11 +55,12 @@ class _MacCounter(TorchFunctionMode):
         kwargs = kwargs or {}
         out = func(*args, **kwargs)
         name = getattr(func, "__name__", "")
-        if name == "linear":
-            weight = args[1] if len(args) > 1 else kwargs["weight"]
+        weight = args[1] if len(args) > 1 else kwargs.get("weight")
+        if not isinstance(weight, torch.Tensor):
+            weight = None  # quantized ops pass packed weights: counted by module hooks instead
+        if name == "linear" and weight is not None:
             self.macs += out.numel() * weight.shape[1]
-        elif name in ("conv1d", "conv2d", "conv3d"):
-            weight = args[1] if len(args) > 1 else kwargs["weight"]
+        elif name in ("conv1d", "conv2d", "conv3d") and weight is not None:
             self.macs += out.numel() * math.prod(weight.shape[1:])
         elif name in ("matmul", "__matmul__", "bmm", "mm"):
             self.macs += out.numel() * args[0].shape[-1]
@@ -73,9 +92,54 @@ def estimate_flops(stage: nn.Module, x: torch.Tensor, side: Sequence[torch.Tenso
     was_training = stage.training
     stage.eval()
     counter = _MacCounter()
+    hooks = [m.register_forward_hook(_count_quantized(counter)) for m in stage.modules()
+             if _is_quantized(m)]  # quantized ops are not torch functions: the mode misses them
     try:
         with counter:
             stage(x, *side)
     finally:
         stage.train(was_training)
+        for h in hooks:
+            h.remove()
     return 2 * counter.macs
+
+
+@torch.no_grad()
+def flops_by_module(stage: nn.Module, x: torch.Tensor, side: Sequence[torch.Tensor]) -> dict:
+    """``estimate_flops`` split by the innermost module running when each product ran
+    (``""``: the stage's own code), e.g. to measure the FLOPs of a pruned part."""
+    counter, stack, by_name = _MacCounter(), [""], {}
+
+    def enter(name):
+        def hook(module, inputs):
+            by_name[stack[-1]] = by_name.get(stack[-1], 0) + counter.macs
+            counter.macs = 0
+            stack.append(name)
+        return hook
+
+    def leave(module, inputs, out):
+        by_name[stack[-1]] = by_name.get(stack[-1], 0) + counter.macs
+        counter.macs = 0
+        stack.pop()
+
+    hooks = []
+    for name, m in stage.named_modules():
+        if name:
+            hooks += [m.register_forward_pre_hook(enter(name)), m.register_forward_hook(leave)]
+    was_training = stage.training
+    stage.eval()
+    try:
+        with counter:
+            stage(x, *side)
+    finally:
+        stage.train(was_training)
+        for h in hooks:
+            h.remove()
+    by_name[""] = by_name.get("", 0) + counter.macs
+    return {name: 2 * macs for name, macs in by_name.items()}
+
+
+def _count_quantized(counter: _MacCounter):
+    def hook(module, inputs, out):
+        counter.macs += out.numel() * math.prod(module.weight().shape[1:])
+    return hook

@@ -46,9 +46,16 @@ def parse_variant(variant_id: str) -> Recipe:
     return Recipe(variant_id, m.group("pbase") or "dense", m.group("prec"))
 
 
-def describe(recipe: Recipe) -> str:
+def is_builtin_id(variant_id: str) -> bool:
+    """Whether ``variant_id`` names a recipe of the builder (user variants must not)."""
+    return bool(_ID.match(variant_id))
+
+
+def describe(recipe: Recipe, base_text: str = "") -> str:
     pct = int(round(recipe.level * 100))
-    if recipe.base == "dense":
+    if base_text:  # how the base was actually made, when the builder knows better
+        base = base_text
+    elif recipe.base == "dense":
         base = "dense base model"
     elif recipe.base.startswith("us"):
         base = (f"per-layer L1 unstructured magnitude pruning, {pct}% of every conv/linear "

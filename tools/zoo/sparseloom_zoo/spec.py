@@ -17,7 +17,7 @@ import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Dict, List, Optional, Sequence
+from typing import Any, Callable, Dict, List, Optional, Sequence
 
 import torch
 from torch import nn
@@ -43,10 +43,21 @@ class ZooSpec:
       stages:      the K cut points, as K ``nn.Module`` s. Stage k's ``forward(x, *side_inputs)``
                    takes stage k-1's output (the ``input`` for stage 1) and the side inputs, and
                    returns a float32 tensor; the last returns logits ``[batch, classes]``.
-      train, validation: datasets (dict with ``"input"``, each side input by name, ``"labels"``
-                   int64 ``[N]``). Validation accuracy of every variant goes into the manifest.
+                   Or, instead, ``model`` and ``cut_after`` (below).
+      validation:  dataset (dict with ``"input"``, each side input by name, ``"labels"`` int64
+                   ``[N]``). Validation accuracy of every variant goes into the manifest.
+      train:       the same for training; required unless nothing is trained (``epochs=0`` or
+                   ``pretrained``); without it pruned variants are not fine-tuned.
 
     Optional:
+      model, cut_after: the whole model and the names of the modules after which to cut it
+                   (e.g. ``["layer2", "layer3"]`` gives 3 stages), split with torch.fx
+                   (split.py); its other ``forward`` arguments are the side inputs.
+      user_variants: variants made elsewhere, ``{id: model | [stage, ...] | UserVariant}``: a
+                   whole model of the same architecture is cut at ``cut_after``; each is checked
+                   to keep every boundary shape, measured and exported like a built one.
+      structured_pruning: ``"auto"`` (default: blocks' own ``prune_structured`` if any module
+                   has one, else pruning from the graph), ``"blocks"`` or ``"graph"``.
       side_inputs: names of tensors passed unchanged to every stage after ``x`` (e.g. an
                    attention mask). Each must be a key of every dataset.
       calibration: dataset used to calibrate static int8; default: the first 256 train samples.
@@ -61,9 +72,9 @@ class ZooSpec:
 
     task: str
     family: str
-    stages: List[nn.Module]
-    train: Data
-    validation: Data
+    stages: Optional[List[nn.Module]] = None
+    train: Optional[Data] = None
+    validation: Optional[Data] = None
     side_inputs: Sequence[str] = ()
     calibration: Optional[Data] = None
     epochs: int = 3
@@ -74,6 +85,23 @@ class ZooSpec:
     train_fn: Optional[Callable] = None
     pretrained: bool = False
     metric: str = "top1_accuracy"
+    model: Optional[nn.Module] = None
+    cut_after: Sequence[str] = ()
+    user_variants: Dict[str, Any] = field(default_factory=dict)
+    structured_pruning: str = "auto"
+
+
+@dataclass
+class UserVariant:
+    """A variant made outside the builder (own pruning, QAT, a checkpoint of the same
+    architecture): a whole ``model`` (cut at the spec's ``cut_after``) or its K ``stages``."""
+
+    model: Optional[nn.Module] = None
+    stages: Optional[List[nn.Module]] = None
+    description: str = "user-made variant, given in the spec"
+
+
+STRUCTURED_PRUNING = ("auto", "blocks", "graph")
 
 
 @dataclass(frozen=True)
@@ -100,6 +128,7 @@ class CheckedSpec:
     boundaries: List[TensorSpec]
     output: TensorSpec
     calibration: Data = field(default_factory=dict)
+    user_variants: list = field(default_factory=list)  # user_variants.CheckedUserVariant
 
     @property
     def num_stages(self) -> int:
@@ -144,8 +173,22 @@ def check_spec(spec: ZooSpec, path: Path, content_sha256: str = "") -> CheckedSp
             raise SpecError(f"{where}.{name}: expected a non-empty string, got {value!r}")
     if spec.metric != "top1_accuracy":
         raise SpecError(f"{where}.metric: expected 'top1_accuracy', got {spec.metric!r}")
+    if spec.structured_pruning not in STRUCTURED_PRUNING:
+        raise SpecError(f"{where}.structured_pruning: expected one of {STRUCTURED_PRUNING}, got "
+                        f"{spec.structured_pruning!r}")
+    if spec.model is not None:
+        if spec.stages is not None:
+            raise SpecError(f"{where}: give either stages or model + cut_after, not both")
+        if not isinstance(spec.model, nn.Module):
+            raise SpecError(f"{where}.model: expected nn.Module, got {type(spec.model).__name__}")
+        from .split import split_model  # fx is only needed for whole models
+
+        spec.stages = split_model(spec.model, spec.cut_after, where)
+    elif spec.cut_after:
+        raise SpecError(f"{where}.cut_after: needs ZooSpec.model (the whole model to cut)")
     if not isinstance(spec.stages, (list, tuple)) or len(spec.stages) < 1:
-        raise SpecError(f"{where}.stages: expected a non-empty list of nn.Module")
+        raise SpecError(f"{where}.stages: expected a non-empty list of nn.Module (or ZooSpec.model "
+                        "with cut_after)")
     for k, stage in enumerate(spec.stages, start=1):
         if not isinstance(stage, nn.Module):
             raise SpecError(f"{where}.stages[{k - 1}] (stage {k}): expected nn.Module, "
@@ -165,14 +208,24 @@ def check_spec(spec: ZooSpec, path: Path, content_sha256: str = "") -> CheckedSp
     if not (isinstance(spec.lr, (int, float)) and spec.lr > 0):
         raise SpecError(f"{where}.lr: expected a positive number, got {spec.lr!r}")
 
-    _check_data(spec.train, side_names, f"{where}.train")
+    if spec.validation is None:
+        raise SpecError(f"{where}.validation: required (the data every variant's accuracy is "
+                        "measured on)")
+    if spec.train is None and spec.epochs > 0 and not spec.pretrained:
+        raise SpecError(f"{where}.train: needed to train the dense model ({spec.epochs} epochs); "
+                        "give train data, or epochs=0 / pretrained=True for a trained model")
+    if spec.train is not None:
+        _check_data(spec.train, side_names, f"{where}.train")
     _check_data(spec.validation, side_names, f"{where}.validation")
     calibration = spec.calibration
-    if calibration is None:
-        calibration = {k: v[:256] for k, v in spec.train.items()}
+    if calibration is None:  # without train data, int8 calibrates on validation samples
+        calibration = {k: v[:256] for k, v in (spec.train or spec.validation).items()}
     _check_data(calibration, side_names, f"{where}.calibration")
     ref = spec.validation
-    for split_name, split in (("train", spec.train), ("calibration", calibration)):
+    splits = [("calibration", calibration)]
+    if spec.train is not None:
+        splits.insert(0, ("train", spec.train))
+    for split_name, split in splits:
         for key in ["input"] + side_names:
             if split[key].dtype != ref[key].dtype or split[key].shape[1:] != ref[key].shape[1:]:
                 raise SpecError(
@@ -184,14 +237,18 @@ def check_spec(spec: ZooSpec, path: Path, content_sha256: str = "") -> CheckedSp
     side_specs = [_tensor_spec(n, ref[n], f"{where}.validation[{n!r}]") for n in side_names]
     boundaries, output = _derive_boundaries(spec, ref, side_names, where)
     classes = output.shape[1]
-    for split_name, split in (("train", spec.train), ("validation", spec.validation)):
+    for split_name, split in splits[:-1] + [("validation", spec.validation)]:
         labels = split["labels"]
         if labels.numel() and (labels.min() < 0 or labels.max() >= classes):
             raise SpecError(f"{where}.{split_name}['labels']: expected class ids in "
                             f"[0, {classes}) to match the last stage's output width {classes}, "
                             f"got range [{int(labels.min())}, {int(labels.max())}]")
-    return CheckedSpec(spec, Path(path), content_sha256, input_spec, side_specs, boundaries,
-                       output, calibration)
+    checked = CheckedSpec(spec, Path(path), content_sha256, input_spec, side_specs, boundaries,
+                          output, calibration)
+    from .user_variants import check_user_variants  # it needs CheckedSpec: imported late
+
+    checked.user_variants = check_user_variants(checked, where)
+    return checked
 
 
 def _check_data(data: Data, side_names: List[str], where: str) -> None:

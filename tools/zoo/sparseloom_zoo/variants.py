@@ -1,6 +1,8 @@
 """The variants: how each recipe (see recipes.py) is made from the trained dense base model.
 
 Float bases are made once and shared (``int8_struct50`` reuses ``struct50``'s fine-tuned model).
+Structured pruning has two strategies: blocks' own ``prune_structured(ratio)`` (the default when
+any module has one) and pruning from the model's graph (pruning/), for any traceable model.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import torch.nn.utils.prune as prune
 
 from .errors import ZooError
 from .measure import count_nonzeros, count_params
+from .pruning import prune_stage_or_keep
 from .recipes import Recipe, describe
 from .spec import CheckedSpec, Data
 from .training import StagedModel, batches, fit
@@ -53,6 +56,7 @@ class VariantFactory:
         self.seed = seed
         self.log = log
         self._bases: Dict[str, StagedModel] = {"dense": dense}
+        self._base_text: Dict[str, str] = {}  # how a base was made, where recipes.py can't tell
         self._dense_params = [count_params(s) for s in dense.stages]
 
     def make(self, recipe: Recipe) -> VariantBuild:
@@ -67,7 +71,7 @@ class VariantFactory:
             elif recipe.precision == "bf16":
                 module, precision = Bf16Stage(copy.deepcopy(float_stage)), "bf16"
             stages.append(StageBuild(module.eval(), float_stage, precision, kind, level))
-        description = describe(recipe)
+        description = describe(recipe, self._base_text.get(recipe.base, ""))
         if methods:  # say which int8 scheme each stage got: it depends on the stage's layers
             description += ": " + ", ".join(methods)
         return VariantBuild(recipe, description, stages)
@@ -92,6 +96,14 @@ class VariantFactory:
 
     def _structured(self, ratio: float, base: str) -> StagedModel:
         model = copy.deepcopy(self._bases["dense"])
+        mode = self.spec.structured_pruning
+        has_blocks = any(callable(getattr(m, "prune_structured", None)) for m in model.modules())
+        if mode == "blocks" or (mode == "auto" and has_blocks):
+            return self._structured_blocks(model, ratio, base)
+        return self._structured_graph(model, ratio, base)
+
+    def _structured_blocks(self, model: StagedModel, ratio: float, base: str) -> StagedModel:
+        """Every block's own prune_structured(ratio), then the fine-tune."""
         x, side = self._probe()
         before = [t.shape for t in _boundary_outputs(model, x, side)]
         pruned = 0
@@ -113,6 +125,49 @@ class VariantFactory:
         lr = self.spec.finetune_lr or self.spec.lr / 2
         self.log(f"{base}: pruned {pruned} blocks by {ratio:.0%}, fine-tuning {epochs} epoch(s)")
         train(self.checked, model, epochs=epochs, lr=lr, seed=self.seed + 1)
+        return model
+
+    def _structured_graph(self, model: StagedModel, ratio: float, base: str) -> StagedModel:
+        """Coupled channel groups from each stage's fx graph, the boundaries left alone; a stage
+        that cannot be pruned safely stays dense, and the log says which module and why."""
+        x, side = self._probe()
+        before = [t.shape for t in _boundary_outputs(model, x, side)]
+        inputs = model.boundaries(x, *side)
+        removed = 0
+        for k in range(len(model.stages)):
+            stage, report = prune_stage_or_keep(model.stages[k], (inputs[k], *side), ratio)
+            model.stages[k] = stage
+            where = f"{base}: stage {k + 1}"
+            if report.pruned or report.blocks:
+                self.log(f"{where}: removed {report.removed:.1%} of the {report.params_before} "
+                         f"parameters of the prunable part (channel fraction "
+                         f"{report.channel_fraction:.3f}): {'; '.join(report.pruned)}")
+                removed += report.params_before - report.params_after
+            for block in report.blocks:
+                self.log(f"{where}: {block} pruned by its own prune_structured({ratio})")
+            for item in report.left_alone:
+                self.log(f"{where}: left alone: {item}")
+            if report.boundary:
+                self.log(f"{where}: {len(report.boundary)} group(s) tied to the stage boundary "
+                         "kept whole")
+        if not removed:
+            self.log(f"warning: {base}: no stage had anything it could prune safely; the variant "
+                     "is the dense model")
+        after = [t.shape for t in _boundary_outputs(model, x, side)]
+        for k, (b, a) in enumerate(zip(before, after), start=1):
+            if b != a:  # prune_stage_or_keep checks this; kept as the contract's last word
+                raise ZooError(f"{self.checked.path}: structured pruning changed stage {k}'s "
+                               f"output shape from {list(b)} to {list(a)}")
+        epochs = self.spec.finetune_epochs if self.spec.train is not None else 0
+        lr = self.spec.finetune_lr or self.spec.lr / 2
+        tune = f"then fine-tuned {epochs} epoch(s)" if epochs else "no fine-tune"
+        self._base_text[base] = (
+            f"structured pruning from the model graph: {ratio:.0%} of the parameters of each "
+            "stage's prunable part removed (coupled channel groups, attention heads and FFN units "
+            f"of least L1 importance; stage boundaries kept), {tune}")
+        if epochs:
+            self.log(f"{base}: fine-tuning {epochs} epoch(s)")
+            train(self.checked, model, epochs=epochs, lr=lr, seed=self.seed + 1)
         return model
 
     def _probe(self):
@@ -147,6 +202,8 @@ class VariantFactory:
 def train(checked: CheckedSpec, model: StagedModel, *, epochs: int, lr: float, seed: int) -> None:
     """Train with the spec's train_fn if it has one, else the generic trainer."""
     spec = checked.spec
+    if spec.train is None:  # nothing to train on (a given trained model): weights stay
+        return
     torch.manual_seed(seed)
     if spec.train_fn is not None:
         spec.train_fn(model, spec.train, epochs, lr, seed)

@@ -1,8 +1,10 @@
 """Model families with no ``prune_structured`` anywhere, for the graph-pruning tests.
 
 Small widths (seconds to train on 2 cores) but enough work per stage that structured pruning
-shows at batch 1. Data is random: these tests check pruning and export, not accuracy.
+shows at batch 1. Data is synthetic: these tests check pruning and export, not accuracy.
 """
+
+import copy
 
 import torch
 from torch import nn
@@ -12,9 +14,13 @@ CLASSES = 5
 
 
 def _data(seed: int, shape, n: int = 320, mask_len: int = 0):
+    """256 train and 64 validation samples: noise plus a fixed pattern per class (learnable in a
+    few steps, so that accuracies mean something)."""
     g = torch.Generator().manual_seed(seed)
-    x = torch.randn(n, *shape, generator=g)
-    data = {"input": x, "labels": torch.randint(0, CLASSES, (n,), generator=g)}
+    labels = torch.randint(0, CLASSES, (n,), generator=g)
+    patterns = torch.randn(CLASSES, *shape, generator=g)
+    x = torch.randn(n, *shape, generator=g) + 0.5 * patterns[labels]
+    data = {"input": x, "labels": labels}
     if mask_len:  # True = token; at least 4 tokens
         lengths = torch.randint(4, mask_len + 1, (n,), generator=g)
         data["mask"] = torch.arange(mask_len)[None, :] < lengths[:, None]
@@ -42,7 +48,7 @@ class SeparableHead(nn.Module):
 
 def separable_cnn(seed: int):
     torch.manual_seed(seed)
-    stages = [nn.Sequential(nn.Conv2d(3, 32, 3, stride=2, padding=1, bias=False),
+    stages = [nn.Sequential(nn.Conv2d(3, 32, 3, padding=1, bias=False),
                             nn.BatchNorm2d(32), nn.ReLU6(), separable(32, 64), separable(64, 64)),
               nn.Sequential(separable(64, 96, stride=2), separable(96, 96)),
               SeparableHead()]
@@ -179,10 +185,32 @@ class Classify(nn.Module):
 
     def forward(self, x, mask):
         h = self.layer(x, src_key_padding_mask=~mask)
-        m = mask[..., None].float()
+        m = mask[..., None].to(h.dtype)  # bf16 variants run this in bf16
         return self.fc((h * m).sum(1) / m.sum(1))
 
 
 def encoder_transformer(seed: int):
     torch.manual_seed(seed)
     return [Embed(), Encode(), Classify()], _data(seed, (32, 16), mask_len=32)
+
+
+# -- what a user might bring: their own pruning of a trained ResNet ------------------------------
+
+def narrowed(model: ResNet) -> ResNet:
+    """A user's own structured pruning, done by hand: every block's inner width halved (the
+    first half of conv1's filters kept), boundaries untouched."""
+    model = copy.deepcopy(model)
+    for block in model.modules():
+        if not isinstance(block, BasicBlock):
+            continue
+        keep = block.conv1.out_channels // 2
+        conv1 = nn.Conv2d(block.conv1.in_channels, keep, 3, stride=block.conv1.stride,
+                          padding=1, bias=False)
+        conv1.weight.data = block.conv1.weight.data[:keep].clone()
+        bn1 = nn.BatchNorm2d(keep)
+        bn1.load_state_dict({k: v[:keep] if v.dim() else v
+                             for k, v in block.bn1.state_dict().items()})
+        conv2 = nn.Conv2d(keep, block.conv2.out_channels, 3, padding=1, bias=False)
+        conv2.weight.data = block.conv2.weight.data[:, :keep].clone()
+        block.conv1, block.bn1, block.conv2 = conv1, bn1, conv2
+    return model.eval()

@@ -77,6 +77,7 @@ def prune_stage(stage: nn.Module, inputs: Sequence[torch.Tensor], ratio: float) 
     for name, block in blocks:
         block.prune_structured(ratio)
         report.blocks.append(f"'{name}' ({type(block).__name__})")
+    stage.eval()  # blocks' new layers are born in training mode
     return report
 
 

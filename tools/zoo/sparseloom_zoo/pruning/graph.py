@@ -33,14 +33,24 @@ class _Tracer(fx.Tracer):
         return callable(getattr(m, "prune_structured", None)) or super().is_leaf_module(m, qualname)
 
 
-def trace(stage: nn.Module) -> fx.GraphModule:
+def trace(stage: nn.Module, num_inputs: int) -> Tuple[fx.GraphModule, nn.Module]:
     """The stage as an fx graph over the stage's own modules and parameters (shared, not
-    copied, so that groups' members are the stage's tensors). Raises if fx cannot trace it."""
-    return fx.GraphModule(stage, _Tracer().trace(stage))
+    copied, so that groups' members are the stage's tensors), and the module tree the graph's
+    names refer to. Raises if fx cannot trace it."""
+    tracer = _Tracer()
+    if not tracer.is_leaf_module(stage, ""):
+        return fx.GraphModule(stage, tracer.trace(stage)), stage
+    # A stage that is itself a leaf (a bare nn.TransformerEncoderLayer): one call of it.
+    root = nn.Module()
+    root.add_module("stage", stage)
+    graph = fx.Graph()
+    inputs = [graph.placeholder(f"input_{i}") for i in range(num_inputs)]
+    graph.output(graph.call_module("stage", tuple(inputs)))
+    return fx.GraphModule(root, graph), root
 
 
 def find_groups(stage: nn.Module, inputs: Sequence[torch.Tensor]) -> List[Group]:
-    walker = _Walker(trace(stage), stage)
+    walker = _Walker(*trace(stage, len(inputs)))
     with torch.no_grad():
         walker.run(*inputs)
     return walker.atoms.groups()
