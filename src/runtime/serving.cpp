@@ -262,15 +262,16 @@ ThroughputCheck CheckThroughput(const EpisodeReport& episode, const std::vector<
       continue;
     const plan::TaskProfile& profile = *tasks[t].profile;
     const plan::TaskPlan& tp = ph.plan.tasks[static_cast<std::size_t>(ph.plan_task_of[t])];
-    const std::size_t V = static_cast<std::size_t>(profile.num_variants());
     for (std::size_t k = 0; k < tp.variant_of_stage.size(); ++k) {
       // The plan's processor, by name, in the full setup (a re-plan may have dropped some).
       const std::string& name = ph.plan.processors[static_cast<std::size_t>(tp.placement[k])];
       const std::size_t p = static_cast<std::size_t>(
           std::find(profile.processors.begin(), profile.processors.end(), name) -
           profile.processors.begin());
-      const std::size_t v = static_cast<std::size_t>(tp.variant_of_stage[k]);
-      busy_s[p] += completed[t] * profile.stage_latency_ms[(k * V + v) * P + p] / 1000.0;
+      busy_s[p] +=
+          completed[t] *
+          profile.StageLatencyMs(static_cast<int>(k), tp.variant_of_stage[k], static_cast<int>(p)) /
+          1000.0;
     }
     total += completed[t];
   }

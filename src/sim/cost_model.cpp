@@ -7,23 +7,6 @@
 namespace sparseloom::sim {
 namespace {
 
-std::int64_t ElementBytes(engine::DType dtype) {
-  switch (dtype) {
-    case engine::DType::kFloat32:
-    case engine::DType::kInt32:
-      return 4;
-    case engine::DType::kBFloat16:
-      return 2;
-    case engine::DType::kInt64:
-      return 8;
-    case engine::DType::kBool:
-      return 1;
-    case engine::DType::kOther:
-      return 4;  // manifests only name the types above; 4 keeps an estimate rather than none
-  }
-  return 4;
-}
-
 // Above this level the structured reconstruction (1 − e·s)/(1 − s) would blow up on a stage that
 // is nearly all removed; such a stage is treated as pruned at this level.
 constexpr double kMaxStructuredLevel = 0.99;
@@ -34,7 +17,8 @@ std::int64_t Batch1Bytes(const engine::TensorSpec& spec) {
   std::int64_t elements = 1;
   for (std::size_t i = 1; i < spec.shape.size(); ++i)
     elements *= spec.shape[i];
-  return elements * ElementBytes(spec.dtype);
+  // Manifests name only dtypes with a size (engine::ParseDType refuses others).
+  return elements * static_cast<std::int64_t>(engine::ElementBytes(spec.dtype));
 }
 
 StageWork WorkOf(const zoo::Zoo& zoo, std::size_t variant, int stage) {

@@ -33,7 +33,7 @@ class SimulatedStage final : public engine::LoadedStage {
 
 std::int64_t BytesOf(const std::vector<SimTask>& tasks, const preload::StageKey& key) {
   const plan::TaskProfile& p = *tasks[static_cast<std::size_t>(key.task)].profile;
-  return p.stage_bytes[static_cast<std::size_t>(key.stage * p.num_variants() + key.variant)];
+  return p.StageBytes(key.stage, key.variant);
 }
 
 }  // namespace
