@@ -312,7 +312,7 @@ Workbench MakeWorkbench(const Platform& platform, const std::deque<plan::TaskPro
 void RunEpisodes(const Workbench& w, const plan::Planner& planner,
                  const std::vector<runtime::Episode>& episodes, std::int64_t budget_bytes,
                  const std::function<void(std::size_t, const runtime::EpisodeReport&)>& each,
-                 runtime::StageCacheStats* stats = nullptr) {
+                 preload::StageCacheStats* stats = nullptr) {
   sim::Simulator simulator(w.tasks, w.platform.processors, budget_bytes);
   if (budget_bytes > 0)
     simulator.PreloadHottest(episodes, w.options.serve);
@@ -328,7 +328,7 @@ void RunEpisodes(const Workbench& w, const plan::Planner& planner,
 ViolationFigures CountViolations(const Workbench& w, const plan::Planner& planner,
                                  const std::vector<runtime::Episode>& episodes,
                                  std::int64_t budget_bytes = 0,
-                                 runtime::StageCacheStats* stats = nullptr) {
+                                 preload::StageCacheStats* stats = nullptr) {
   ViolationCounter counter(planner.Name(), w.served);
   RunEpisodes(
       w, planner, episodes, budget_bytes,

@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "runtime/stage_cache.h"
+#include "preload/stage_cache.h"
 #include "sim/profiling_model.h"
 
 namespace sparseloom::cli {
@@ -60,7 +60,7 @@ struct MemoryFigures {
   double fraction = 0.0;  // of the full zoo set
   std::int64_t budget_bytes = 0;
   ViolationFigures figures;
-  runtime::StageCacheStats cache;
+  preload::StageCacheStats cache;
 };
 
 struct PlatformResults {

@@ -23,12 +23,12 @@
 #include "common/error.h"
 #include "common/json_reader.h"
 #include "engine/torchscript_engine.h"
+#include "preload/hotness.h"
+#include "preload/stage_cache.h"
 #include "runtime/evaluation.h"
-#include "runtime/hotness.h"
 #include "runtime/latency_calibration.h"
 #include "runtime/phase_planning.h"
 #include "runtime/serving.h"
-#include "runtime/stage_cache.h"
 #include "runtime/trace.h"
 #include "runtime/workload.h"
 #include "sim/device_profile.h"
@@ -514,8 +514,8 @@ void RunServe(const RunOptions& o) {
   const std::int64_t budget =
       ParseCacheBudget(o.cache_budget, in.file.memory_budget_bytes, full_set_bytes);
 
-  runtime::StageSource source;
-  source.load = [&](const runtime::StageKey& key) {
+  preload::StageSource source;
+  source.load = [&](const preload::StageKey& key) {
     const zoo::Zoo& z = zoos[static_cast<std::size_t>(key.task)];
     engine::StageLoadOptions load;
     load.file = z.variants[static_cast<std::size_t>(key.variant)]
@@ -525,11 +525,11 @@ void RunServe(const RunOptions& o) {
     load.processor = in.setup[static_cast<std::size_t>(key.processor)];
     return engine.LoadStage(load);
   };
-  source.expected_bytes = [&](const runtime::StageKey& key) {
+  source.expected_bytes = [&](const preload::StageKey& key) {
     const plan::TaskProfile& p = *profiles[static_cast<std::size_t>(key.task)];
     return p.stage_bytes[static_cast<std::size_t>(key.stage * p.num_variants() + key.variant)];
   };
-  runtime::StageCache cache(source, budget);
+  preload::StageCache cache(source, budget);
 
   const auto argmax = [&](const engine::Tensor& out) { return engine.ArgmaxLastDim(out).front(); };
   const auto sample = [&](const engine::Tensor& set, std::int64_t i) {
@@ -564,7 +564,7 @@ void RunServe(const RunOptions& o) {
   std::vector<double> latency_scale = GivenLatencyScale(o, in, tasks);
   if (latency_scale.empty() && o.calibrate_latencies && !o.simulate) {
     // Its own cache and server: the run's cache starts empty, with clean statistics.
-    runtime::StageCache calibration_cache(source, 0);
+    preload::StageCache calibration_cache(source, 0);
     runtime::Server calibration(tasks, in.setup, calibration_cache, argmax, sample);
     latency_scale = MeasureLatencyScale(calibration, in, tasks, serve, o.calibration_s);
   }
@@ -651,8 +651,8 @@ void RunServe(const RunOptions& o) {
     } else {
       const auto hotness =
           runtime::HotnessOfEpisodes(tasks, static_cast<int>(in.setup.size()), episodes, serve);
-      cache.SetHotness(runtime::ScoresOf(hotness));
-      loaded = cache.Preload(runtime::PreloadSet(hotness, source.expected_bytes, budget));
+      cache.SetHotness(preload::ScoresOf(hotness));
+      loaded = cache.Preload(preload::PreloadSet(hotness, source.expected_bytes, budget));
       resident = cache.ResidentBytes();
     }
     std::cout << "preloaded the " << loaded << " hottest stages ("
@@ -719,7 +719,7 @@ void RunServe(const RunOptions& o) {
   if (runs.size() > 1)
     PrintComparison(runs);
 
-  const runtime::StageCacheStats stats = simulator ? simulator->CacheStats() : cache.Stats();
+  const preload::StageCacheStats stats = simulator ? simulator->CacheStats() : cache.Stats();
   const std::int64_t rss_end = RssBytes();
   std::cout << "\nmemory: " << HumanBytes(static_cast<double>(stats.resident_bytes))
             << " of stages resident (peak "
