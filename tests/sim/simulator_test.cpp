@@ -2,7 +2,8 @@
 // request ends as one record under overload and after a fault, the stage cache's budget holds and
 // cold stages cost their load, every planner is given the same requests — and the simulator and
 // the real server agree (same plans, same requests, same accounting) on a small workload run both
-// ways, the real one on worker threads whose stages sleep their profiled latency.
+// ways through the one episode driver, the real one on worker threads whose stages sleep their
+// profiled latency, with a plan made ahead and one made in the background in both.
 
 #include "sim/simulator.h"
 
@@ -266,8 +267,20 @@ TEST(SimulatorTest, AgreesWithTheRealServerOnASmallWorkload) {
   const runtime::Episode episode = world.Episode(/*max_latency_ms=*/60.0);
   server.Warm(*planner, {episode}, options.serve);
   world.sim->Warm(*planner, {episode}, options.serve);
+  // Both ways through the one driver with both planning paths: the first phase's plan made ahead,
+  // the second planned in the background when its task arrives.
+  // (The expected configuration differs from the episode in the second task's SLO only.)
+  runtime::Episode expected = episode;
+  expected.slos[1].max_latency_ms += 1.0;
+  EXPECT_EQ(server.PlanAhead(*planner, {expected}, options.serve), 2);
+  EXPECT_EQ(world.sim->PlanAhead(*planner, {expected}, options.serve), 2);
   const runtime::EpisodeReport real = server.RunEpisode(*planner, episode, options.serve);
   const runtime::EpisodeReport simulated = world.sim->RunEpisode(*planner, episode, options);
+  for (const runtime::EpisodeReport* report : {&real, &simulated}) {
+    ASSERT_EQ(report->phases.size(), 2u);
+    EXPECT_TRUE(report->phases[0].planned_ahead);
+    EXPECT_FALSE(report->phases[1].planned_ahead);
+  }
 
   // Same plans, phase by phase.
   ASSERT_EQ(real.phases.size(), simulated.phases.size());
