@@ -11,8 +11,9 @@ eager ones. The unit tests at the end exercise the pruner's rules on small modul
 
 import copy
 import itertools
-import json
+import os
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -110,6 +111,9 @@ def time_chain(stages, x, side, rounds: int = 7, iters: int = 20) -> float:
     return best
 
 
+SPARSELOOM = ZOO_ROOT.parents[1] / "build" / "src" / "sparseloom"  # the C++ engine, if built
+
+
 class FamilyZooTest(unittest.TestCase):
     """The acceptance checks of issue #20 on the four families (the slow part of this file)."""
 
@@ -204,6 +208,15 @@ class FamilyZooTest(unittest.TestCase):
                         want = eager_chain(kept, chain, x, side)
                         scale = max(1.0, float(want.abs().max()))
                         self.assertLessEqual(float((out - want).abs().max()), 1e-5 * scale, chain)
+
+    @unittest.skipUnless(SPARSELOOM.is_file(), "build/src/sparseloom is not built")
+    def test_cpp_engine_verifies_every_family_zoo(self):
+        for family, (zoo, _, _) in self.zoos.items():
+            with self.subTest(family=family):
+                proc = subprocess.run([str(SPARSELOOM), "zoo", "verify", str(zoo)],
+                                      capture_output=True, text=True, timeout=300,
+                                      env={**os.environ, "GLOG_minloglevel": "2"})
+                self.assertEqual(proc.returncode, 0, proc.stdout[-2000:] + proc.stderr[-2000:])
 
     def test_fp32_variants_reproduce_the_eager_model(self):
         """(v, v, v) of exported files against the eager outputs the builder recorded."""

@@ -56,6 +56,8 @@ def prune_stage(stage: nn.Module, inputs: Sequence[torch.Tensor], ratio: float) 
     for g in groups:
         if not g.pinned:
             free.append(g)
+        elif not any(m.producer for m in g.members):
+            continue  # only read here: whatever pinned it is reported where it is made
         elif g.pinned[0] in (STAGE_INPUT, STAGE_OUTPUT):
             report.boundary.append(f"{g.origin}: {g.pinned[0]}")
         else:

@@ -29,8 +29,26 @@ STAGE_INPUT, STAGE_OUTPUT = "tied to the stage input", "tied to the stage output
 
 
 class _Tracer(fx.Tracer):
+    """Records in each node's meta the module whose forward made it, for the report."""
+
+    def __init__(self):
+        super().__init__()
+        self._inside: List[str] = []
+
     def is_leaf_module(self, m: nn.Module, qualname: str) -> bool:
         return callable(getattr(m, "prune_structured", None)) or super().is_leaf_module(m, qualname)
+
+    def call_module(self, m, forward, args, kwargs):
+        self._inside.append(self.path_of_module(m))
+        try:
+            return super().call_module(m, forward, args, kwargs)
+        finally:
+            self._inside.pop()
+
+    def create_node(self, *args, **kwargs):
+        node = super().create_node(*args, **kwargs)
+        node.meta["sparseloom_module"] = self._inside[-1] if self._inside else ""
+        return node
 
 
 def trace(stage: nn.Module, num_inputs: int) -> Tuple[fx.GraphModule, nn.Module]:
@@ -86,6 +104,7 @@ class _Walker(fx.Interpreter):
     def __init__(self, gm: fx.GraphModule, stage: nn.Module):
         super().__init__(gm)
         self.stage = stage  # the real module tree (gm's intermediate modules are stand-ins)
+        self.weights = {id(t) for t in list(stage.parameters()) + list(stage.buffers())}
         self.atoms = Atoms()
         self.dims: Dict[fx.Node, Any] = {}
         self.modules = dict(gm.named_modules())
@@ -162,6 +181,8 @@ class _Walker(fx.Interpreter):
         if n.op == "get_attr":
             if not isinstance(out, torch.Tensor):
                 return self.opaque(n, out, f"{where(n)} is not a tensor")
+            if id(out) not in self.weights:  # a tensor made in the code: it cannot be cut here
+                return self.fresh(out, f"'{n.target}' is a tensor constant of the code")
             dims = [self.produced(s, f"dim {i} of '{n.target}'") for i, s in enumerate(out.shape)]
             for i, dim in enumerate(dims):
                 self.attach(dim, out, i, n.target, producer=True)
@@ -448,7 +469,9 @@ def where(n: fx.Node) -> str:
     if n.op == "call_module":
         return f"module '{n.target}'"
     name = n.target if isinstance(n.target, str) else getattr(n.target, "__name__", n.target)
-    return f"{n.op.replace('call_', '')} '{name}' (node {n.name})"
+    inside = n.meta.get("sparseloom_module")
+    return (f"{n.op.replace('call_', '')} '{name}' (node {n.name}"
+            f"{f' in {inside!r}' if inside else ''})")
 
 
 def _has_tensor(value: Any) -> bool:
