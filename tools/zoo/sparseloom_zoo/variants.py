@@ -132,7 +132,8 @@ class VariantFactory:
         that cannot be pruned safely stays dense, and the log says which module and why."""
         x, side = self._probe()
         before = [t.shape for t in _boundary_outputs(model, x, side)]
-        inputs = model.boundaries(x, *side)
+        with torch.no_grad():
+            inputs = model.boundaries(x, *side)
         removed = 0
         for k in range(len(model.stages)):
             stage, report = prune_stage_or_keep(model.stages[k], (inputs[k], *side), ratio)
