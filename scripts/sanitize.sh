@@ -15,7 +15,7 @@ case $kind in
 esac
 build=build-$kind
 tests=(unit_tests plan_tests profile_tests preload_tests runtime_tests sim_tests simulator_tests
-  device_task_profile_tests)
+  device_task_profile_tests eval_tests)
 start=$SECONDS
 mkdir -p "$build"
 if [ ! -f "$build/build.ninja" ]; then

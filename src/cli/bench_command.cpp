@@ -24,9 +24,9 @@
 
 #include "cli/bench_report.h"
 #include "cli/table.h"
-#include "cli/task_inputs.h"
 #include "common/error.h"
 #include "common/json_reader.h"
+#include "eval/task_inputs.h"
 #include "profile/sample_design.h"
 #include "runtime/serving.h"
 #include "runtime/workload.h"
@@ -694,7 +694,7 @@ void RunBench(const BenchOptions& o) {
     if (!(b > 0.0 && b <= 100.0))
       throw UsageError("--memory-budgets: expected percentages in (0, 100], got " + Num(b));
 
-  const Inputs in = LoadInputs(o.tasks);
+  const eval::Inputs in = eval::LoadInputs(o.tasks);
   std::vector<TaskData> data;
   for (std::size_t t = 0; t < in.file.tasks.size(); ++t) {
     const plan::TaskSpec& spec = in.file.tasks[t];

@@ -1,7 +1,6 @@
 #include "cli/table.h"
 
 #include <algorithm>
-#include <cstdio>
 
 namespace sparseloom::cli {
 
@@ -37,33 +36,6 @@ void Table::Print(std::ostream& out) const {
       out << std::string(total > 2 ? total - 2 : 0, '-') << '\n';
     }
   }
-}
-
-std::string Fixed(double value, int decimals) {
-  char buffer[64];
-  std::snprintf(buffer, sizeof buffer, "%.*f", decimals, value);
-  return buffer;
-}
-
-namespace {
-std::string Scaled(double value, const char* const* units, int count, double base) {
-  int u = 0;
-  while (value >= base && u + 1 < count) {
-    value /= base;
-    ++u;
-  }
-  return Fixed(value, u == 0 ? 0 : 1) + units[u];
-}
-}  // namespace
-
-std::string HumanBytes(double bytes) {
-  static const char* const kUnits[] = {" B", " KiB", " MiB", " GiB"};
-  return Scaled(bytes, kUnits, 4, 1024.0);
-}
-
-std::string HumanCount(double count) {
-  static const char* const kUnits[] = {"", "K", "M", "G"};
-  return Scaled(count, kUnits, 4, 1000.0);
 }
 
 }  // namespace sparseloom::cli

@@ -5,6 +5,8 @@
 #include <string>
 #include <vector>
 
+#include "eval/format.h"
+
 namespace sparseloom::cli {
 
 class Table {
@@ -17,8 +19,9 @@ class Table {
   std::vector<std::vector<std::string>> rows_;
 };
 
-std::string Fixed(double value, int decimals);
-std::string HumanBytes(double bytes);
-std::string HumanCount(double count);  // 1.2K, 3.4M, 5.6G
+using eval::Fixed;
+using eval::HumanBytes;
+using eval::HumanCount;
+using eval::Join;
 
 }  // namespace sparseloom::cli

@@ -1,12 +1,11 @@
 #pragma once
-// What `sparseloom plan` and `sparseloom run` work from: a task file, its processor setup and, per
+// What `sparseloom plan`, `run` and `bench` work from: a task file, its processor setup and, per
 // task, its zoo's fresh performance table and the planner's profile made of it. A missing or stale
 // table is a UsageError that prints the exact `sparseloom profile` commands that make it.
 
 #include <cstddef>
 #include <deque>
 #include <filesystem>
-#include <memory>
 #include <string>
 #include <vector>
 
@@ -15,7 +14,7 @@
 #include "profile/performance_table.h"
 #include "profile/processor_setup.h"
 
-namespace sparseloom::cli {
+namespace sparseloom::eval {
 
 // What the command works from: the task file, the processors, and per task its zoo's table and
 // the planner's profile made of it.
@@ -30,9 +29,5 @@ struct Inputs {
 
 Inputs LoadInputs(const std::string& task_file);
 plan::PlanRequest RequestOf(const Inputs& in);
-// "sparseloom", "all" (SparseLoom, then the six baselines), a baseline's name ("AV-P", ...), or a
-// comma-separated list of these names ("sparseloom,AV-P"), in its order.
-std::vector<std::unique_ptr<plan::Planner>> PlannersNamed(const std::string& name);
-std::string Join(const std::vector<std::string>& items, const std::string& separator);
 
-}  // namespace sparseloom::cli
+}  // namespace sparseloom::eval

@@ -1,0 +1,212 @@
+#include "eval/run_report.h"
+
+#include <algorithm>
+#include <map>
+#include <utility>
+
+#include "runtime/evaluation.h"
+
+namespace sparseloom::eval {
+
+Totals TotalsOf(const PlannerRun& run) {
+  Totals t;
+  for (const runtime::TaskSummary& s : run.summaries) {
+    t.requests += s.requests;
+    t.violations += s.violations;
+    t.completed += s.completed;
+    t.dropped += s.dropped;
+    t.failed += s.failed;
+    t.task_episodes += s.task_episodes;
+    t.episodes_violated += s.episodes_violated;
+    t.throughput += s.throughput_rps;
+    t.worst_p99 = std::max(t.worst_p99, s.p99_ms);
+  }
+  return t;
+}
+
+double Ratio(std::int64_t a, std::int64_t b) {
+  return b > 0 ? static_cast<double>(a) / static_cast<double>(b) : 0.0;
+}
+
+PlanningTimes PlanningTimesOf(const PlannerRun& run) {
+  PlanningTimes out;
+  for (const runtime::EpisodeReport& e : run.episodes) {
+    for (const runtime::PhaseReport& ph : e.phases) {
+      out.total_ms += ph.plan_ms;
+      out.worst_ms = std::max(out.worst_ms, ph.plan_ms);
+      ++out.phases;
+      out.planned_ahead += ph.planned_ahead;
+    }
+  }
+  return out;
+}
+
+ClosedLoopFigures ClosedLoopOf(const PlannerRun& run) {
+  double measured = 0.0, bound = 0.0;
+  for (const runtime::ThroughputCheck& c : run.throughput) {
+    measured += c.measured_rps;
+    bound += c.bound_rps;
+  }
+  ClosedLoopFigures out;
+  out.measured_rps = measured / static_cast<double>(run.throughput.size());
+  out.bound_rps = bound / static_cast<double>(run.throughput.size());
+  out.share_of_bound = bound > 0 ? measured / bound : 0.0;
+  return out;
+}
+
+namespace {
+
+nlohmann::ordered_json SloJson(const plan::Slo& slo) {
+  return {{"min_accuracy", slo.min_accuracy}, {"max_latency_ms", slo.max_latency_ms}};
+}
+
+}  // namespace
+
+nlohmann::ordered_json RunJson(const PlannerRun& run,
+                               const std::vector<runtime::ServedTask>& tasks) {
+  nlohmann::ordered_json summaries = nlohmann::ordered_json::array();
+  for (std::size_t t = 0; t < run.summaries.size(); ++t) {
+    const runtime::TaskSummary& s = run.summaries[t];
+    summaries.push_back(
+        {{"task", s.task},
+         {"requests", s.requests},
+         {"completed", s.completed},
+         {"dropped", s.dropped},
+         {"failed", s.failed},
+         {"violations", s.violations},
+         {"violation_rate", s.violation_rate()},
+         {"task_episodes", s.task_episodes},
+         {"episodes_violated", s.episodes_violated},
+         {"served_s", s.served_s},
+         {"throughput_rps", s.throughput_rps},
+         {"p50_ms", s.p50_ms},
+         {"p95_ms", s.p95_ms},
+         {"p99_ms", s.p99_ms},
+         {"measured_accuracy", tasks[t].inputs != nullptr
+                                   ? nlohmann::ordered_json(Ratio(s.correct, s.completed))
+                                   : nlohmann::ordered_json()},
+         {"planned_accuracy", s.planned_accuracy},
+         {"last_stitched_variant", s.stitched},
+         {"last_placement", s.placement}});
+  }
+  nlohmann::ordered_json episodes = nlohmann::ordered_json::array();
+  for (std::size_t e = 0; e < run.episodes.size(); ++e) {
+    const runtime::EpisodeReport& ep = run.episodes[e];
+    nlohmann::ordered_json slos = nlohmann::ordered_json::object();
+    for (std::size_t t = 0; t < tasks.size(); ++t)
+      slos[tasks[t].name] = SloJson(ep.episode.slos[t]);
+    nlohmann::ordered_json phases = nlohmann::ordered_json::array();
+    for (const runtime::PhaseReport& ph : ep.phases) {
+      // Per task of the phase: its requests, violations and latencies (completed requests).
+      std::map<std::string, std::pair<std::int64_t, std::int64_t>> counts;
+      std::map<std::string, std::vector<double>> latencies;
+      for (std::size_t i = 0; i < ep.records.size(); ++i) {
+        if (ep.phase_of_record[i] != ph.phase)
+          continue;
+        const runtime::RequestRecord& r = ep.records[i];
+        const std::string& name = tasks[static_cast<std::size_t>(r.task)].name;
+        ++counts[name].first;
+        counts[name].second += !r.SloMet();
+        if (r.outcome == runtime::Outcome::kCompleted)
+          latencies[name].push_back(r.latency_ms());
+      }
+      nlohmann::ordered_json chosen = nlohmann::ordered_json::array();
+      for (const plan::TaskPlan& tp : ph.plan.tasks) {
+        std::vector<std::string> placement;
+        for (int p : tp.placement)
+          placement.push_back(ph.plan.processors[static_cast<std::size_t>(p)]);
+        chosen.push_back(
+            {{"task", tp.task},
+             {"stitched_index", tp.stitched_variant},
+             {"placement", placement},
+             {"planned_latency_ms", tp.latency_ms},
+             {"accuracy", tp.accuracy},
+             {"slo_met", tp.slo_met},
+             {"requests", counts[tp.task].first},
+             {"violations", counts[tp.task].second},
+             {"p95_ms", latencies[tp.task].empty() ? nlohmann::ordered_json()
+                                                   : nlohmann::ordered_json(runtime::Percentile(
+                                                         latencies[tp.task], 0.95))}});
+      }
+      std::int64_t requests = 0, violations = 0;
+      for (const auto& [name, count] : counts) {
+        requests += count.first;
+        violations += count.second;
+      }
+      phases.push_back({{"phase", ph.phase},
+                        {"tasks", ph.tasks},
+                        {"start_ms", ph.start_ms},
+                        {"end_ms", ph.end_ms},
+                        {"replans", ph.replans},
+                        {"plan_ms", ph.plan_ms},
+                        {"planned_ahead", ph.planned_ahead},
+                        {"requests", requests},
+                        {"violations", violations},
+                        {"processor_load", ph.plan.processor_load},
+                        {"plan", chosen}});
+    }
+    episodes.push_back({{"name", ep.episode.name},
+                        {"order", ep.episode.order},
+                        {"slos", slos},
+                        {"duration_ms", ep.duration_ms},
+                        {"submitted", ep.counters.submitted},
+                        {"completed", ep.counters.completed},
+                        {"dropped", ep.counters.dropped},
+                        {"failed", ep.counters.failed},
+                        {"rerun", ep.counters.rerun},
+                        {"phases", phases}});
+  }
+  nlohmann::ordered_json throughput = nlohmann::ordered_json::array();
+  for (const runtime::ThroughputCheck& c : run.throughput)
+    throughput.push_back({{"measured_rps", c.measured_rps}, {"bound_rps", c.bound_rps}});
+  const Totals t = TotalsOf(run);
+  return {{"planner", run.planner},
+          {"wall_s", run.wall_s},
+          {"stages_warmed", run.warmed},
+          {"requests", t.requests},
+          {"violations", t.violations},
+          {"violation_rate", Ratio(t.violations, t.requests)},
+          {"task_episodes", t.task_episodes},
+          {"episodes_violated", t.episodes_violated},
+          {"throughput_rps", t.throughput},
+          {"closed_loop", throughput},
+          {"tasks", summaries},
+          {"episodes", episodes}};
+}
+
+nlohmann::ordered_json RunFileJson(const RunDescription& d, const std::vector<PlannerRun>& runs,
+                                   const std::vector<runtime::ServedTask>& tasks) {
+  nlohmann::ordered_json processors = nlohmann::ordered_json::array();
+  for (const auto& p : d.processors)
+    processors.push_back({{"name", p.name}, {"cores", p.cores}, {"threads", p.threads}});
+  nlohmann::ordered_json planner_runs = nlohmann::ordered_json::array();
+  for (const PlannerRun& run : runs)
+    planner_runs.push_back(RunJson(run, tasks));
+  return {
+      {"format", "sparseloom-run"},
+      {"simulated", d.simulated},
+      {"version", 1},
+      {"task_file", d.task_file},
+      {"processors", processors},
+      {"arrivals", runtime::ToString(d.arrivals)},
+      {"phase_s", d.phase_s},
+      {"rate_scale", d.rate_scale},
+      {"seed", d.seed},
+      {"plans_made_ahead", d.plans_made_ahead},
+      {"latency_scale", d.latency_scale},
+      {"stitch_margin", d.stitch_margin},
+      {"cache_budget_bytes", d.cache_budget_bytes},
+      {"full_zoo_set_bytes", d.full_zoo_set_bytes},
+      {"memory",
+       {{"resident_stage_bytes", d.cache.resident_bytes},
+        {"peak_resident_stage_bytes", d.cache.peak_resident_bytes},
+        {"rss_bytes", d.rss_bytes},
+        {"rss_start_bytes", d.rss_start_bytes},
+        {"on_demand_loads", d.cache.misses},
+        {"on_demand_load_ms", d.cache.load_ms},
+        {"evictions", d.cache.evictions}}},
+      {"runs", planner_runs},
+  };
+}
+
+}  // namespace sparseloom::eval
