@@ -1,17 +1,17 @@
 #pragma once
-// What `sparseloom bench` measured, per platform, and how it is written: CSV files (one per
-// comparison, every platform in each) and docs/results.md, which puts every figure beside the
-// paper's number and says whether each target is met and, when not, what the run shows about why.
+// What `sparseloom bench` measures per platform (docs/results.md): violation, throughput,
+// profiling-time, placement and memory figures, and the lookups the report and the command's
+// summary make in them.
 
 #include <cstdint>
-#include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "preload/stage_cache.h"
 #include "sim/profiling_model.h"
 
-namespace sparseloom::cli {
+namespace sparseloom::eval {
 
 // SLO accounting of one planner over a set of episodes (runtime::Summarize, summed over tasks).
 struct ViolationFigures {
@@ -89,27 +89,38 @@ struct PlatformResults {
   double wall_s = 0.0;
 };
 
-struct BenchReport {
-  std::string command;     // the sparseloom bench command line that produced it
-  std::string regenerate;  // what to run to regenerate it (e.g. `make results`)
-  std::string task_file;
-  std::string settings;  // workload settings, one paragraph
-  double memory_tolerance_pp = 1.0;
-  std::string generated_at;  // UTC time of the run
-  std::vector<PlatformResults> platforms;
+// The violations of `planner` (nullptr: none), and of the baseline with the highest violation
+// rate per request (the first of them on a tie; nullptr: no baseline). SparseLoom is first.
+const ViolationFigures* FindViolations(const PlatformResults& p, const std::string& planner);
+const ViolationFigures* WorstBaseline(const PlatformResults& p);
+// Closed loop: the planner's measured throughput and its bound (0 when it has none).
+double ThroughputOf(const PlatformResults& p, const std::string& planner);
+double BoundOf(const PlatformResults& p, const std::string& planner);
+// 1 - ours / theirs; 0 when theirs is not positive.
+double Reduction(double ours, double theirs);
+
+// The profiling-time model summed over a platform's tasks.
+struct ProfilingTotals {
+  double sampled_s = 0.0, exhaustive_s = 0.0, measured_s = 0.0, modelled_measured_s = 0.0;
+  double accuracy_s = 0.0, chains_s = 0.0, stages_s = 0.0, loads_s = 0.0, estimators_s = 0.0;
+  double exhaustive_accuracy_s = 0.0, exhaustive_chains_s = 0.0;
+  bool has_measured = false;
 };
-
-// violations.csv, throughput.csv, profiling.csv, placement.csv, memory.csv in `dir`, each written
-// atomically. Returns the files written.
-std::vector<std::filesystem::path> WriteBenchCsvs(const BenchReport& report,
-                                                  const std::filesystem::path& dir);
-
-// docs/results.md's text. `plots_dir` is where the PNGs are, relative to the document's folder
-// (empty: no plots were made).
-std::string BenchMarkdown(const BenchReport& report, const std::string& plots_dir);
+ProfilingTotals ProfilingTotalsOf(const PlatformResults& p);
 
 // The smallest budget whose violation rate is within `tolerance_pp` percentage points of the
 // 100% budget's, as must every larger budget be; nullptr when there is no 100% point.
 const MemoryFigures* SmallestEquivalentBudget(const PlatformResults& platform, double tolerance_pp);
 
-}  // namespace sparseloom::cli
+// One platform's line of the command's summary.
+struct PlatformHeadline {
+  const ViolationFigures* sparseloom = nullptr;
+  const ViolationFigures* worst = nullptr;     // the worst baseline; nullptr: none
+  const ViolationFigures* avp = nullptr;       // nullptr: AV-P did not run
+  std::optional<double> throughput_ratio;      // SparseLoom / SV-AO-NP, closed loop
+  std::optional<double> memory_saving;         // 1 - the smallest equivalent budget
+  double sampled_s = 0.0, exhaustive_s = 0.0;  // profiling-time model, all tasks
+};
+PlatformHeadline HeadlineOf(const PlatformResults& p, double memory_tolerance_pp);
+
+}  // namespace sparseloom::eval

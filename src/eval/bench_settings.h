@@ -1,0 +1,31 @@
+#pragma once
+// What `sparseloom bench` runs on every platform (docs/results.md): the workload, the comparisons'
+// sizes and the seed.
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace sparseloom::eval {
+
+struct BenchSettings {
+  bool host = true;                // the host platform (its measured tables) besides the devices
+  std::string placements = "any";  // "any" or "orders" (each stage on its own processor)
+  int slo_configs = 6;
+  int orders = 24;
+  double phase_s = 1.0;
+  double offered_load = 0.7;    // 0: as the task file's rates load the host
+  bool host_load_check = true;  // (a) again at the load the task file's rates put on the host
+  int max_in_flight = 64;
+  int closed_configs = 2;
+  int window = 4;
+  int placement_configs = 2;
+  std::vector<double> memory_budgets = {15, 20, 25, 30, 35, 40, 45, 50, 55,
+                                        60, 65, 70, 75, 80, 85, 90, 95, 100};
+  int memory_configs = 2;
+  bool plan_cache = true;
+  std::uint64_t seed = 0;
+  int jobs = 2;  // platforms simulated at once
+};
+
+}  // namespace sparseloom::eval
