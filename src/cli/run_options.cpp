@@ -57,8 +57,8 @@ runtime::ServeOptions ServeOptionsOf(const RunOptions& o, const eval::Inputs& in
     if (it == in.setup.end())
       throw UsageError("--fail-processor: no processor named '" + o.fail_processor +
                        "' in the setup " + profile::ToString(in.setup));
-    serve.pipeline.fault_processor = static_cast<int>(it - in.setup.begin());
-    serve.pipeline.fault_after_ms = 1000.0 * std::max(0.0, o.fail_after_s);
+    serve.fault.processor = static_cast<int>(it - in.setup.begin());
+    serve.fault.after_ms = 1000.0 * std::max(0.0, o.fail_after_s);
   }
   return serve;
 }

@@ -81,7 +81,7 @@ runtime::LatencyScale MeasureLatencyScale(runtime::Server& server, const Inputs&
   }
   serve.phase_s = seconds;
   serve.arrivals = runtime::ArrivalKind::kPoisson;
-  serve.pipeline.fault_processor = -1;
+  serve.fault = {};
   const auto planner = plan::MakeSparseLoomPlanner();
   server.Warm(*planner, {episode}, serve);
   const runtime::EpisodeReport report = server.RunEpisode(*planner, episode, serve);

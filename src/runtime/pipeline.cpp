@@ -41,20 +41,19 @@ struct Pipeline::Worker {
 
 Pipeline::Pipeline(std::vector<engine::ProcessorConfig> processors, preload::StageCache& cache,
                    std::function<std::int64_t(const engine::Tensor&)> argmax,
-                   PipelineOptions options)
+                   PipelineOptions options, StageRunner run)
     : processors_(std::move(processors)),
       cache_(cache),
       argmax_(std::move(argmax)),
       options_(options),
+      run_(std::move(run)),
       start_(Clock::now()),
       flow_(NamesOf(processors_), FlowOptionsOf(options_)),
       payloads_(static_cast<std::size_t>(options_.max_in_flight)) {
   if (!argmax_)
     throw UsageError("pipeline: expected an argmax function, got none");
-  if (options_.fault_processor >= static_cast<int>(processors_.size())) {
-    throw UsageError("pipeline: fault_processor " + std::to_string(options_.fault_processor) +
-                     " is out of range (" + std::to_string(processors_.size()) + " processors)");
-  }
+  if (!run_)
+    throw UsageError("pipeline: expected a stage runner, got none");
   for (const auto& p : processors_)
     CheckProcessor(p);
 
@@ -218,8 +217,6 @@ void Pipeline::WorkerLoop(int processor) {
 
 void Pipeline::RunStage(int processor, const StageWork& work, std::unique_lock<std::mutex>& lock) {
   const double start_ms = NowMs();
-  const bool injected = options_.fault_processor == processor && options_.fault_after_ms >= 0 &&
-                        start_ms >= options_.fault_after_ms;
   const preload::StageKey key{work.task, work.stage, work.variant, processor};
   // The slot belongs to this worker now: its tensors are used without the lock.
   Payload& payload = payloads_[static_cast<std::size_t>(work.slot)];
@@ -229,13 +226,11 @@ void Pipeline::RunStage(int processor, const StageWork& work, std::unique_lock<s
   engine::Tensor output;
   double load_ms = 0.0;
   try {
-    if (injected)
-      throw EngineError("injected fault");
     preload::StageCache::Lease lease = cache_.Acquire(key);
     load_ms = lease.load_ms();
     // Stage 1 reads the request's input (again after a restart), later stages the previous output.
-    output =
-        lease.stage().Run(work.stage == 0 ? payload.input.input : payload.x, payload.input.side);
+    output = run_(lease.stage(), work, processor, start_ms,
+                  work.stage == 0 ? payload.input.input : payload.x, payload.input.side);
   } catch (const std::exception& e) {
     error = e.what();
   } catch (...) {

@@ -27,6 +27,7 @@
 #include "preload/stage_cache.h"
 #include "runtime/executor.h"
 #include "runtime/request_flow.h"
+#include "runtime/stage_runner.h"
 
 namespace sparseloom::runtime {
 
@@ -46,10 +47,6 @@ struct PipelineOptions {
   // CAP_SYS_NICE), so that background work on their cores cannot delay a stage by a time slice.
   // Where it may not, workers keep the normal policy and realtime_workers() says so. 0: normal.
   int realtime_priority = 0;
-  // Test and demo hook: processor `fault_processor` throws EngineError on every stage it starts
-  // once `fault_after_ms` have passed since the start (negative: never).
-  int fault_processor = -1;
-  double fault_after_ms = -1.0;
   // Keep each completed request's final output in its record (RequestRecord::output), for callers
   // that want the logits rather than the prediction.
   bool keep_outputs = false;
@@ -62,8 +59,10 @@ class Pipeline final : public Executor {
  public:
   // Starts one worker per processor (pinned as runtime/processor_thread.h does). `argmax` turns a
   // final output into a prediction (engine::Engine::ArgmaxLastDim on batch 1).
+  // `run` runs each stage (runtime/stage_runner.h; fault injection wraps it).
   Pipeline(std::vector<engine::ProcessorConfig> processors, preload::StageCache& cache,
-           std::function<std::int64_t(const engine::Tensor&)> argmax, PipelineOptions options = {});
+           std::function<std::int64_t(const engine::Tensor&)> argmax, PipelineOptions options = {},
+           StageRunner run = RunAsIs());
   // Waits for in-flight requests (new ones are dropped meanwhile), fails the parked ones no
   // SetRoutes re-routed, then stops the workers.
   ~Pipeline() override;
@@ -127,6 +126,7 @@ class Pipeline final : public Executor {
   preload::StageCache& cache_;
   std::function<std::int64_t(const engine::Tensor&)> argmax_;
   PipelineOptions options_;
+  StageRunner run_;
   Clock::time_point start_;
   // Everything below is guarded by mutex_.
   mutable std::mutex mutex_;

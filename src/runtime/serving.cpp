@@ -8,6 +8,7 @@
 #include "common/error.h"
 #include "plan/evaluation.h"
 #include "runtime/episode_driver.h"
+#include "runtime/injected_fault.h"
 #include "runtime/phase_planning.h"
 #include "runtime/processor_thread.h"
 #include "runtime/serving_clock.h"
@@ -162,7 +163,9 @@ int Server::PlanAhead(const plan::Planner& planner, const std::vector<Episode>& 
 EpisodeReport Server::RunEpisode(const plan::Planner& planner, const Episode& episode,
                                  const ServeOptions& options) {
   CheckEpisodeOptions(episode, options, tasks_.size());
-  Pipeline pipeline(processors_, cache_, argmax_, options.pipeline);
+  CheckFault(options.fault, processors_.size());
+  Pipeline pipeline(processors_, cache_, argmax_, options.pipeline,
+                    options.fault.active() ? FailingStages(RunAsIs(), options.fault) : RunAsIs());
   SteadyServingClock clock(pipeline.start());
   std::vector<std::int64_t> set_sizes;
   for (const ServedTask& t : tasks_)

@@ -65,6 +65,10 @@ struct ServeOptions {
   double rank_slowdown = 1.2;
   std::uint64_t seed = 0;
   PipelineOptions pipeline;
+  // Test and demo hook, not a serving option: a processor that fails every stage it starts from a
+  // time on (ms since the episode's start), injected as a failing-stage wrapper around the
+  // executor's stages (runtime/injected_fault.h).
+  InjectedFault fault;
 };
 
 struct PhaseReport {

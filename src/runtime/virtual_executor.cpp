@@ -1,6 +1,7 @@
 #include "runtime/virtual_executor.h"
 
 #include <algorithm>
+#include <exception>
 
 #include "common/error.h"
 
@@ -16,10 +17,6 @@ VirtualExecutor::VirtualExecutor(std::vector<std::string> processors, preload::S
       options_(options),
       flow_(std::move(processors), options.flow),
       processors_(processor_names_.size()) {
-  if (options_.fault_processor >= static_cast<int>(processor_names_.size()))
-    throw UsageError("pipeline: fault_processor " + std::to_string(options_.fault_processor) +
-                     " is out of range (" + std::to_string(processor_names_.size()) +
-                     " processors)");
   if (!cost_.stage_ms || !cost_.load_ms)
     throw UsageError("virtual executor: expected a stage and a load time model, got none");
 }
@@ -71,30 +68,37 @@ void VirtualExecutor::TryStart(int p) {
   proc.busy = true;
   proc.work = *work;
   proc.start_ms = now;
-  if (options_.fault_processor == p && options_.fault_after_ms >= 0 &&
-      now >= options_.fault_after_ms) {
-    // Fails as an event of its own, as a worker's fault is reported from its own thread: the
-    // caller that gave the processor work (a driver holding its lock) is not re-entered.
-    clock_.Schedule(now, [this, p] {
-      Processor& failing = processors_[static_cast<std::size_t>(p)];
-      failing.busy = false;
-      cache_.EvictUnused([p](const preload::StageKey& s) { return s.processor == p; });
-      const StageWork& w = failing.work;
-      flow_.ProcessorFailed(w, p,
-                            "task " + std::to_string(w.task) + " stage " +
-                                std::to_string(w.stage + 1) + " variant " +
-                                std::to_string(w.variant) + " on processor '" +
-                                processor_names_[static_cast<std::size_t>(p)] + "': injected fault",
-                            clock_.NowMs(), events_);
-      Settle();
-    });
+  const preload::StageKey key{work->task, work->stage, work->variant, p};
+  double ms = 0.0;
+  try {
+    ms = cost_.stage_ms(*work, p, now);
+  } catch (const std::exception& e) {
+    FailLater(p, e.what());
     return;
   }
   // Resident for an instant only: a lease held for the stage's virtual duration could leave the
   // single-threaded loop waiting for room forever under a budget smaller than P stages.
-  const preload::StageKey key{work->task, work->stage, work->variant, p};
   proc.load_ms = cache_.Touch(key) ? cost_.load_ms(key) : 0.0;
-  clock_.Schedule(now + proc.load_ms + cost_.stage_ms(*work, p), [this, p] { StageEnd(p); });
+  clock_.Schedule(now + proc.load_ms + ms, [this, p] { StageEnd(p); });
+}
+
+void VirtualExecutor::FailLater(int p, std::string error) {
+  // An event of its own, as a worker's fault is reported from its own thread: the caller that gave
+  // the processor work (a driver holding its lock) is not re-entered.
+  clock_.Schedule(clock_.NowMs(), [this, p, error = std::move(error)] {
+    Processor& failing = processors_[static_cast<std::size_t>(p)];
+    failing.busy = false;
+    // Its stages are no use to anyone now; free their memory before the re-plan loads others.
+    cache_.EvictUnused([p](const preload::StageKey& s) { return s.processor == p; });
+    const StageWork& w = failing.work;
+    flow_.ProcessorFailed(w, p,
+                          "task " + std::to_string(w.task) + " stage " +
+                              std::to_string(w.stage + 1) + " variant " +
+                              std::to_string(w.variant) + " on processor '" +
+                              processor_names_[static_cast<std::size_t>(p)] + "': " + error,
+                          clock_.NowMs(), events_);
+    Settle();
+  });
 }
 
 void VirtualExecutor::StageEnd(int p) {

@@ -18,24 +18,21 @@
 namespace sparseloom::runtime {
 
 struct StageCostModel {
-  // Time processor p takes for `work` (hand-over from work.from_processor and the stitch gap
-  // included), without loading.
-  std::function<double(const StageWork& work, int processor)> stage_ms;
+  // Time processor p takes for `work` started at `now_ms` (hand-over from work.from_processor and
+  // the stitch gap included), without loading. Throws to fail the processor (fault injection,
+  // runtime/injected_fault.h).
+  std::function<double(const StageWork& work, int processor, double now_ms)> stage_ms;
   // Time to load a stage that was not resident.
   std::function<double(const preload::StageKey& key)> load_ms;
 };
 
 struct VirtualExecutorOptions {
   FlowOptions flow;
-  // Processor `fault_processor` fails on every stage it starts from `fault_after_ms` on
-  // (negative: never), as PipelineOptions' fault injection.
-  int fault_processor = -1;
-  double fault_after_ms = -1.0;
 };
 
 class VirtualExecutor final : public Executor {
  public:
-  // UsageError on no processor or a fault processor out of range.
+  // UsageError on no processor or no cost model.
   VirtualExecutor(std::vector<std::string> processors, preload::StageCache& cache,
                   VirtualServingClock& clock, StageCostModel cost, VirtualExecutorOptions options);
 
@@ -58,6 +55,8 @@ class VirtualExecutor final : public Executor {
     double load_ms = 0.0;
   };
   void TryStart(int p);
+  // The stage processor p was given fails at `now` with `error`, as an event of its own.
+  void FailLater(int p, std::string error);
   void StageEnd(int p);
   // Acts on what the flow produced until nothing is left: fault notices first, then records,
   // then idle processors given work start it. Re-entrant calls (a callback that submits or sets

@@ -7,6 +7,7 @@
 
 #include "common/error.h"
 #include "runtime/episode_driver.h"
+#include "runtime/injected_fault.h"
 #include "runtime/phase_planning.h"
 #include "runtime/request_flow.h"
 #include "runtime/virtual_executor.h"
@@ -125,14 +126,13 @@ runtime::EpisodeReport Simulator::RunEpisode(const plan::Planner& planner,
   executor_options.flow.max_attempts = serve.pipeline.max_attempts;
   executor_options.flow.earliest_deadline_first = serve.pipeline.earliest_deadline_first;
   executor_options.flow.keep_stage_spans = options.keep_stage_spans;
-  executor_options.fault_processor = serve.pipeline.fault_processor;
-  executor_options.fault_after_ms = serve.pipeline.fault_after_ms;
 
   // A stage keeps its processor busy for its time in the chain's one cost rule (plan::ChainCostOf:
   // computation, the hand-over from another processor, the stitch gap on the last stage), plus
   // the storage read of a stage that was not resident.
   runtime::StageCostModel cost;
-  cost.stage_ms = [this, chain = plan::ChainCost{}](const runtime::StageWork& work, int) mutable {
+  cost.stage_ms = [this, chain = plan::ChainCost{}](const runtime::StageWork& work, int,
+                                                    double) mutable {
     const plan::TaskProfile& profile = *tasks_[static_cast<std::size_t>(work.task)].profile;
     plan::ChainCostOf(profile, work.route->variant_of_stage, work.route->placement, chain);
     return chain.BusyMs(static_cast<std::size_t>(work.stage));
@@ -140,6 +140,9 @@ runtime::EpisodeReport Simulator::RunEpisode(const plan::Planner& planner,
   cost.load_ms = [this, &options](const preload::StageKey& key) {
     return LoadTimeMs(options.storage, BytesOf(tasks_, key));
   };
+  runtime::CheckFault(serve.fault, processors_.size());
+  if (serve.fault.active())
+    cost = runtime::FailingStages(std::move(cost), serve.fault);
   runtime::VirtualServingClock clock;
   runtime::VirtualExecutor executor(processors_, *cache_, clock, std::move(cost), executor_options);
   std::vector<std::int64_t> set_sizes;

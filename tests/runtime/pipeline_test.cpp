@@ -5,6 +5,8 @@
 
 #include "runtime/pipeline.h"
 
+#include "runtime/injected_fault.h"
+
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -288,10 +290,8 @@ TEST(PipelineTest, InjectedFaultIsReroutedToTheSurvivorWithoutLosingRequests) {
   int failed_processor = -1;
   std::string fault_error;
   WithinSeconds(20, [&] {
-    PipelineOptions options;
-    options.fault_processor = 0;
-    options.fault_after_ms = 20.0;
-    Pipeline pipeline(TwoProcessors(), cache, Argmax, options);
+    Pipeline pipeline(TwoProcessors(), cache, Argmax, {},
+                      FailingStages(RunAsIs(), InjectedFault{0, 20.0}));
     pipeline.OnProcessorFailed([&](int processor, const std::string& error) {
       failed_processor = processor;
       fault_error = error;
@@ -460,9 +460,8 @@ TEST(PipelineTest, RequestFailsOnceItsAttemptsAreUsedUp) {
   WithinSeconds(10, [&] {
     PipelineOptions options;
     options.max_attempts = 1;
-    options.fault_processor = 0;
-    options.fault_after_ms = 0.0;
-    Pipeline pipeline(TwoProcessors(), cache, Argmax, options);
+    Pipeline pipeline(TwoProcessors(), cache, Argmax, options,
+                      FailingStages(RunAsIs(), InjectedFault{0, 0.0}));
     pipeline.OnProcessorFailed([&](int, const std::string&) {
       pipeline.SetRoutes({Route({1, 1, 1}, {1, 1, 1})});
     });

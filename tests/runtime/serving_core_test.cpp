@@ -65,7 +65,7 @@ struct World {
 
   StageCostModel Cost() {
     StageCostModel cost;
-    cost.stage_ms = [this, chain = plan::ChainCost{}](const StageWork& work, int) mutable {
+    cost.stage_ms = [this, chain = plan::ChainCost{}](const StageWork& work, int, double) mutable {
       plan::ChainCostOf(profiles[static_cast<std::size_t>(work.task)], work.route->variant_of_stage,
                         work.route->placement, chain);
       return chain.BusyMs(static_cast<std::size_t>(work.stage));

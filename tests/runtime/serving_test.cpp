@@ -345,11 +345,11 @@ TEST(ServingStress, FaultsAtPhaseBoundariesNeverLoseARequest) {
   ServeOptions options;
   options.phase_s = 0.03;
   options.pipeline.max_in_flight = 100'000;
-  options.pipeline.fault_processor = 0;
+  options.fault.processor = 0;
   std::vector<EpisodeReport> reports;
   WithinSeconds(120, [&] {
     for (int e = 0; e < 24; ++e) {
-      options.pipeline.fault_after_ms = 30.0 * (1 + e % 2) + 0.05 * (e / 2);
+      options.fault.after_ms = 30.0 * (1 + e % 2) + 0.05 * (e / 2);
       options.seed = static_cast<std::uint64_t>(e);
       reports.push_back(served.server.RunEpisode(*planner, InOrder(served, {0, 1, 2}), options));
     }
@@ -373,8 +373,8 @@ TEST(ServingTest, FaultReplansOntoTheSurvivingProcessor) {
   options.phase_s = 0.2;
   options.seed = 3;
   options.pipeline.max_in_flight = 100'000;
-  options.pipeline.fault_processor = 0;
-  options.pipeline.fault_after_ms = 60.0;  // in the first phase, whose plan runs on p0
+  options.fault.processor = 0;
+  options.fault.after_ms = 60.0;  // in the first phase, whose plan runs on p0
   EpisodeReport report;
   WithinSeconds(30, [&] {
     report = served.server.RunEpisode(*planner, InOrder(served, {0, 1, 2}), options);
@@ -393,7 +393,7 @@ TEST(ServingTest, FaultReplansOntoTheSurvivingProcessor) {
     const RequestRecord& r = report.records[i];
     ASSERT_EQ(r.outcome, Outcome::kCompleted) << r.reason;
     for (const StageSpan& s : r.stages) {
-      EXPECT_FALSE(s.processor == 0 && s.start_ms >= options.pipeline.fault_after_ms)
+      EXPECT_FALSE(s.processor == 0 && s.start_ms >= options.fault.after_ms)
           << "request " << r.id << " ran on p0 after its fault";
     }
     if (report.phase_of_record[i] > 0 || r.attempts > 1) {
@@ -438,8 +438,8 @@ TEST(ServingTest, FaultWhileAPhaseIsPlannedIsReplannedAgain) {
   ServeOptions options;
   options.phase_s = 0.1;
   options.pipeline.max_in_flight = 100'000;
-  options.pipeline.fault_processor = 0;
-  options.pipeline.fault_after_ms = 115.0;
+  options.fault.processor = 0;
+  options.fault.after_ms = 115.0;
   EpisodeReport report;
   WithinSeconds(60, [&] {
     report = served.server.RunEpisode(planner, InOrder(served, {0, 1}), options);
@@ -559,8 +559,8 @@ TEST(ServingTest, AFaultReplansOnlineEvenWithPlansMadeAhead) {
   options.latency_headroom = 1.0;
   options.queueing_aware = false;
   options.pipeline.max_in_flight = 100'000;
-  options.pipeline.fault_processor = 0;
-  options.pipeline.fault_after_ms = 50.0;  // in phase 0, whose plan runs on p0 (the faster)
+  options.fault.processor = 0;
+  options.fault.after_ms = 50.0;  // in phase 0, whose plan runs on p0 (the faster)
   const Episode episode = InOrder(served, {0, 1});
   ASSERT_EQ(served.server.PlanAhead(planner, {episode}, options), 2);
   planner.solves = 0;
@@ -584,8 +584,8 @@ TEST(ServingTest, PlacementOrdersFallBackToAnyMappingWhenTooFewProcessorsAreLeft
   options.phase_s = 0.1;
   options.placements = plan::PlacementSpace::kOrders;
   options.pipeline.max_in_flight = 100'000;
-  options.pipeline.fault_processor = 0;
-  options.pipeline.fault_after_ms = 30.0;
+  options.fault.processor = 0;
+  options.fault.after_ms = 30.0;
   EpisodeReport report;
   WithinSeconds(30, [&] {
     report = served.server.RunEpisode(*planner, InOrder(served, {0, 1}), options);
@@ -622,8 +622,8 @@ TEST(ServingTest, ReplanThatFailsAfterAFaultEndsTheEpisodeWithItsError) {
   const TwoProcessorPlanner planner;
   ServeOptions options;
   options.phase_s = 0.1;
-  options.pipeline.fault_processor = 0;
-  options.pipeline.fault_after_ms = 30.0;
+  options.fault.processor = 0;
+  options.fault.after_ms = 30.0;
   WithinSeconds(30, [&] {
     try {
       served.server.RunEpisode(planner, InOrder(served, {0, 1}), options);

@@ -155,8 +155,8 @@ TEST(SimulatorTest, AFaultReplansOntoTheSurvivorWithoutLosingARequest) {
   World world(2, 100.0);
   const auto planner = plan::MakeSparseLoomPlanner();
   SimOptions options = Options(1.0);
-  options.serve.pipeline.fault_processor = 0;
-  options.serve.pipeline.fault_after_ms = 1500.0;
+  options.serve.fault.processor = 0;
+  options.serve.fault.after_ms = 1500.0;
   const runtime::EpisodeReport report = world.sim->RunEpisode(*planner, world.Episode(), options);
   ExpectEveryRequestAccounted(report);
   EXPECT_EQ(report.phases[1].replans, 1);
