@@ -4,7 +4,7 @@
 //   executor: runtime::Pipeline::Submit with a fixed route and a promise set from OnDone
 // in interleaved rounds (docs/runtime.md "Application API overhead"). Prints per-round medians and
 // the median over rounds of the API's extra time relative to the executor's.
-//   api_overhead ZOO PROFILE_DIR [ROUNDS] [REQUESTS]
+//   api_overhead ZOO PROFILE_DIR|- [ROUNDS] [REQUESTS]     (-: the table in ZOO/profile/)
 #include <cstdio>
 #include <cstdlib>
 #include <future>
@@ -36,13 +36,14 @@ Tensor Public(const engine::HostTensor& h) {
 
 int main(int argc, char** argv) {
   if (argc < 3) {
-    std::fprintf(stderr, "usage: api_overhead ZOO PROFILE_DIR [ROUNDS] [REQUESTS]\n");
+    std::fprintf(stderr, "usage: api_overhead ZOO PROFILE_DIR|- [ROUNDS] [REQUESTS]\n");
     return 2;
   }
   const int rounds = argc > 3 ? std::atoi(argv[3]) : 11;
   const int requests = argc > 4 ? std::atoi(argv[4]) : 200;
   Runtime api({.processors = kProcessors});
-  api.AddTask("t", argv[1], {0.0, 1000.0}, {.rate_per_s = 10.0, .profile_dir = argv[2]}).get();
+  const std::filesystem::path profiles = std::string(argv[2]) == "-" ? "" : argv[2];
+  api.AddTask("t", argv[1], {0.0, 1000.0}, {.rate_per_s = 10.0, .profile_dir = profiles}).get();
   const TaskInfo info = api.Task("t").value();
 
   // The executor alone, on the route the API's plan chose.
