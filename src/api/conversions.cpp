@@ -9,6 +9,16 @@
 namespace sparseloom::api {
 namespace {
 
+std::string Describe(DType dtype, const std::vector<std::int64_t>& shape) {
+  return ToString(dtype) + " " + engine::ShapeToString(shape);
+}
+
+TensorInfo InfoOf(const engine::TensorSpec& spec) {
+  return TensorInfo{spec.name, Public(spec.dtype), spec.shape};
+}
+
+}  // namespace
+
 DType Public(engine::DType dtype) {
   switch (dtype) {
     case engine::DType::kFloat32:
@@ -42,16 +52,6 @@ engine::DType Internal(DType dtype) {
   }
   return engine::DType::kOther;
 }
-
-std::string Describe(DType dtype, const std::vector<std::int64_t>& shape) {
-  return ToString(dtype) + " " + engine::ShapeToString(shape);
-}
-
-TensorInfo InfoOf(const engine::TensorSpec& spec) {
-  return TensorInfo{spec.name, Public(spec.dtype), spec.shape};
-}
-
-}  // namespace
 
 std::unique_ptr<plan::Planner> PlannerNamed(const std::string& name) {
   if (name == "sparseloom")

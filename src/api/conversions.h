@@ -30,6 +30,9 @@ plan::TaskProfile FreshProfile(const zoo::Zoo& zoo, const profile::ProcessorSetu
 // the input and what was expected.
 std::string CheckInputs(const zoo::Zoo& zoo, const std::vector<Tensor>& inputs);
 
+engine::DType Internal(DType dtype);
+DType Public(engine::DType dtype);  // EngineError for kOther
+
 engine::HostTensor ToHost(const Tensor& tensor);
 Tensor FromHost(engine::HostTensor host);
 

@@ -2,6 +2,8 @@
 #include <stdexcept>
 #include <utility>
 
+#include "api/conversions.h"
+#include "engine/tensor.h"
 #include "sparseloom/runtime.h"
 
 namespace sparseloom {
@@ -39,34 +41,11 @@ std::int64_t ElementsOf(const std::vector<std::int64_t>& shape) {
 }  // namespace
 
 std::string ToString(DType dtype) {
-  switch (dtype) {
-    case DType::kFloat32:
-      return "float32";
-    case DType::kBFloat16:
-      return "bfloat16";
-    case DType::kInt64:
-      return "int64";
-    case DType::kInt32:
-      return "int32";
-    case DType::kBool:
-      return "bool";
-  }
-  return "unknown";
+  return engine::ToString(api::Internal(dtype));
 }
 
 std::size_t ElementBytes(DType dtype) {
-  switch (dtype) {
-    case DType::kFloat32:
-    case DType::kInt32:
-      return 4;
-    case DType::kBFloat16:
-      return 2;
-    case DType::kInt64:
-      return 8;
-    case DType::kBool:
-      return 1;
-  }
-  return 0;
+  return engine::ElementBytes(api::Internal(dtype));
 }
 
 Tensor Tensor::View(DType dtype, std::vector<std::int64_t> shape, std::shared_ptr<const void> owner,

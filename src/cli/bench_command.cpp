@@ -18,6 +18,7 @@
 #include "eval/bench_figures.h"
 #include "eval/bench_report.h"
 #include "eval/bench_settings.h"
+#include "eval/format.h"
 #include "eval/platforms.h"
 #include "eval/task_inputs.h"
 #include "sim/device_profile.h"
@@ -26,6 +27,8 @@ namespace sparseloom::cli {
 namespace {
 
 namespace fs = std::filesystem;
+using eval::Num;
+using eval::SecondsSince;
 
 struct BenchOptions {
   std::string tasks;
@@ -42,16 +45,6 @@ struct BenchOptions {
   bool plots = true;
   std::string regenerate = "make results";
 };
-
-double SecondsSince(std::chrono::steady_clock::time_point start) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-}
-
-std::string Num(double x) {
-  std::ostringstream out;
-  out << x;
-  return out.str();
-}
 
 std::string CommandLine(const BenchOptions& o) {
   std::string c = "sparseloom bench --tasks " + o.tasks;

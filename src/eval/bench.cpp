@@ -20,19 +20,7 @@
 #include "sim/device_task_profile.h"
 
 namespace sparseloom::eval {
-namespace {
-
-double SecondsSince(std::chrono::steady_clock::time_point start) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-}
-
-std::string Num(double x) {
-  std::ostringstream out;
-  out << x;
-  return out.str();
-}
-
-}  // namespace
+namespace {}  // namespace
 
 std::string PlacementName(const plan::Placement& placement,
                           const std::vector<std::string>& processors) {

@@ -1,6 +1,7 @@
 #include "eval/format.h"
 
 #include <cstdio>
+#include <sstream>
 
 namespace sparseloom::eval {
 
@@ -43,6 +44,16 @@ std::string Join(const std::vector<std::string>& items, const std::string& separ
     out += item;
   }
   return out;
+}
+
+std::string Num(double value) {
+  std::ostringstream out;
+  out << value;
+  return out.str();
+}
+
+double SecondsSince(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
 }  // namespace sparseloom::eval
