@@ -282,16 +282,20 @@ std::future<void> Runtime::SetSlo(const std::string& name, Slo slo) {
 }
 
 int Runtime::PlanAhead(const std::vector<std::map<std::string, Slo>>& configurations) {
+  // The core's SLOs first, without the runtime's lock: the core calls the runtime's plan observer
+  // (which takes that lock) under its own, so the core is never asked while holding it.
+  std::vector<plan::Slo> current;
+  const std::size_t known = impl_->core.Tasks().size();
+  for (std::size_t t = 0; t < known; ++t)  // an absent task's SLO is not planned for
+    current.push_back(impl_->core.SloOf(static_cast<int>(t)).value_or(plan::Slo{0.0, 1.0}));
   std::vector<std::vector<plan::Slo>> slos;
   for (const auto& config : configurations) {
-    std::vector<plan::Slo> one;
+    std::vector<plan::Slo> one = current;
     std::lock_guard lock(impl_->mutex);
-    for (std::size_t t = 0; t < impl_->tasks.size(); ++t)
-      one.push_back(impl_->core.SloOf(static_cast<int>(t)).value_or(plan::Slo{0.0, 1.0}));
     for (const auto& [name, slo] : config) {
       CheckSlo(name, slo);
       const int t = impl_->IndexOf(name);
-      if (t < 0)
+      if (t < 0 || static_cast<std::size_t>(t) >= one.size())
         throw UsageError("PlanAhead: no task named '" + name + "' is served");
       one[static_cast<std::size_t>(t)] = ToPlan(slo);
     }

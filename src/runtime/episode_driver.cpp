@@ -24,7 +24,7 @@ EpisodeReport DriveEpisode(const std::vector<ServedTask>& tasks, const EpisodeSe
   report.episode = episode;
 
   // State shared with the executor's callbacks (closed-loop resubmission) and the core's plan
-  // observer.
+  // observer. Lock order: the core's lock, then `mutex` (never the core while holding `mutex`).
   std::mutex mutex;
   bool admitting = true;
   const std::uint64_t episode_seed = Mix(options.seed, HashOf(episode.name));
@@ -93,11 +93,13 @@ EpisodeReport DriveEpisode(const std::vector<ServedTask>& tasks, const EpisodeSe
     const double phase_end = phase_start + phase_ms;
     clock.SleepUntil(phase_start);
     {
-      std::lock_guard lock(mutex);
       PhaseReport phase;
       phase.phase = static_cast<int>(i);
+      // Asked before taking `mutex`: the core calls the plan observer, which takes `mutex`, under
+      // its own lock, so the two are only ever taken in that order.
       phase.tasks = core.Present();
       phase.tasks.push_back(joining);
+      std::lock_guard lock(mutex);
       phase.start_ms = phase_start;
       report.phases.push_back(std::move(phase));
     }
