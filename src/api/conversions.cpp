@@ -83,25 +83,32 @@ plan::TaskProfile FreshProfile(const zoo::Zoo& zoo, const profile::ProcessorSetu
 }
 
 std::string CheckInputs(const zoo::Zoo& zoo, const std::vector<Tensor>& inputs) {
-  std::vector<engine::TensorSpec> specs{zoo.input};
-  specs.insert(specs.end(), zoo.side_inputs.begin(), zoo.side_inputs.end());
-  if (inputs.size() != specs.size()) {
+  // On every request: nothing is copied unless there is an error to report.
+  const std::size_t expected = 1 + zoo.side_inputs.size();
+  const auto spec = [&](std::size_t i) -> const engine::TensorSpec& {
+    return i == 0 ? zoo.input : zoo.side_inputs[i - 1];
+  };
+  if (inputs.size() != expected) {
     std::string names;
-    for (const engine::TensorSpec& s : specs)
-      names += (names.empty() ? "" : ", ") + s.name;
-    return "expected " + std::to_string(specs.size()) + " input tensor(s) (" + names + "), got " +
+    for (std::size_t i = 0; i < expected; ++i)
+      names += (names.empty() ? "" : ", ") + spec(i).name;
+    return "expected " + std::to_string(expected) + " input tensor(s) (" + names + "), got " +
            std::to_string(inputs.size());
   }
-  for (std::size_t i = 0; i < specs.size(); ++i) {
-    const engine::TensorSpec& spec = specs[i];
+  for (std::size_t i = 0; i < expected; ++i) {
+    const engine::TensorSpec& want = spec(i);
     const Tensor& t = inputs[i];
-    std::vector<std::int64_t> want = spec.shape;
-    if (!want.empty())
-      want[0] = 1;
-    if (t.empty() || Internal(t.dtype()) != spec.dtype || t.shape() != want)
-      return "input '" + spec.name + "': expected " + Describe(Public(spec.dtype), want) +
-             ", got " +
-             (t.empty() ? std::string("an empty tensor") : Describe(t.dtype(), t.shape()));
+    bool fits =
+        !t.empty() && Internal(t.dtype()) == want.dtype && t.shape().size() == want.shape.size();
+    for (std::size_t d = 0; fits && d < want.shape.size(); ++d)
+      fits = t.shape()[d] == (d == 0 ? 1 : want.shape[d]);  // batch 1
+    if (fits)
+      continue;
+    std::vector<std::int64_t> batch1 = want.shape;
+    if (!batch1.empty())
+      batch1[0] = 1;
+    return "input '" + want.name + "': expected " + Describe(Public(want.dtype), batch1) +
+           ", got " + (t.empty() ? std::string("an empty tensor") : Describe(t.dtype(), t.shape()));
   }
   return "";
 }

@@ -15,6 +15,17 @@ std::string PlotLine(const std::string& plots_dir, const std::string& file,
   return "![" + alt + "](" + plots_dir + "/" + file + ")\n\n";
 }
 
+// A table's header row and rule: `first`, then one column per platform.
+void PlatformColumns(std::ostream& md, const std::string& first, const BenchReport& report) {
+  md << "| " << first << " |";
+  for (const PlatformResults& p : report.platforms)
+    md << " " << p.name << " |";
+  md << "\n|---|";
+  for (std::size_t i = 0; i < report.platforms.size(); ++i)
+    md << "---|";
+  md << "\n";
+}
+
 }  // namespace
 
 void WriteComparisonSections(std::ostream& md, const BenchReport& report,
@@ -113,14 +124,8 @@ void WriteComparisonSections(std::ostream& md, const BenchReport& report,
   md << "## (b) Throughput: closed loop, every task present\n\n"
      << "Each task keeps a window of requests in flight; completed requests per second with all "
         "tasks present (the last phase), averaged over the episodes, and the planner's bound for "
-        "the mix it completed.\n\n"
-     << "| planner |";
-  for (const PlatformResults& p : report.platforms)
-    md << " " << p.name << " |";
-  md << "\n|---|";
-  for (std::size_t i = 0; i < report.platforms.size(); ++i)
-    md << "---|";
-  md << "\n";
+        "the mix it completed.\n\n";
+  PlatformColumns(md, "planner", report);
   if (!report.platforms.empty()) {
     for (const ThroughputFigures& t0 : report.platforms.front().throughput) {
       md << "| " << t0.planner << " |";
@@ -231,13 +236,8 @@ void WriteComparisonSections(std::ostream& md, const BenchReport& report,
        << (m ? Percent(m->figures.RequestRate()) : "-") << " | "
        << (m ? std::to_string(m->cache.misses) : "-") << " |\n";
   }
-  md << "\nEvery budget:\n\n| budget |";
-  for (const PlatformResults& p : report.platforms)
-    md << " " << p.name << " |";
-  md << "\n|---|";
-  for (std::size_t i = 0; i < report.platforms.size(); ++i)
-    md << "---|";
-  md << "\n";
+  md << "\nEvery budget:\n\n";
+  PlatformColumns(md, "budget", report);
   if (!report.platforms.empty()) {
     for (const MemoryFigures& row : report.platforms.front().memory) {
       md << "| " << Percent(row.fraction, 0) << " |";

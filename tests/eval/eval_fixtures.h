@@ -10,23 +10,15 @@
 #include "eval/task_inputs.h"
 #include "plan/problem.h"
 #include "runtime/serving.h"
+#include "support/two_stage_profile.h"
 
 namespace sparseloom::eval::testing {
 
 inline plan::TaskProfile TinyProfile(const std::string& task, double scale = 1.0) {
-  plan::TaskProfile profile;
-  profile.task = task;
-  profile.num_stages = 2;
-  profile.variant_ids = {"dense", "pruned"};
-  profile.processors = {"p0", "p1"};
-  for (int k = 0; k < 2; ++k)
-    for (int v = 0; v < 2; ++v)
-      for (int p = 0; p < 2; ++p)
-        profile.stage_latency_ms.push_back(scale * (v == 0 ? 4.0 : 2.0) * (p == 0 ? 1.0 : 1.5));
-  profile.stage_bytes = {4000, 1000, 4000, 1000};
-  profile.accuracy = {0.9, 0.85, 0.84, 0.8};
-  profile.handover_ms = {0.0, 0.5, 0.5, 0.0};
-  return profile;
+  return sparseloom::testing::TwoStageProfile(
+      task,
+      [scale](int, int v, int p) { return scale * (v == 0 ? 4.0 : 2.0) * (p == 0 ? 1.0 : 1.5); },
+      {4000, 1000, 4000, 1000});
 }
 
 // Inputs of `names.size()` tasks; `table_of_task[t]` says which of the distinct tables task t

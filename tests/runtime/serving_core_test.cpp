@@ -15,25 +15,15 @@
 #include "common/error.h"
 #include "plan/planner.h"
 #include "runtime/virtual_executor.h"
+#include "support/two_stage_profile.h"
 
 namespace sparseloom::runtime {
 namespace {
 
 plan::TaskProfile Profile(const std::string& task) {
-  // Two stages, two variants: dense (slow, accurate) and pruned; p0 twice as fast as p1.
-  plan::TaskProfile profile;
-  profile.task = task;
-  profile.num_stages = 2;
-  profile.variant_ids = {"dense", "pruned"};
-  profile.processors = {"p0", "p1"};
-  for (int k = 0; k < 2; ++k)
-    for (int v = 0; v < 2; ++v)
-      for (int p = 0; p < 2; ++p)
-        profile.stage_latency_ms.push_back((p == 0 ? 2.0 : 4.0) * (v == 0 ? 2.0 : 1.0) + k);
-  profile.stage_bytes.assign(4, 1000);
-  profile.accuracy = {0.9, 0.85, 0.84, 0.8};
-  profile.handover_ms = {0.0, 0.5, 0.5, 0.0};
-  return profile;
+  // dense (slow, accurate) and pruned; p0 twice as fast as p1.
+  return testing::TwoStageProfile(
+      task, [](int k, int v, int p) { return (p == 0 ? 2.0 : 4.0) * (v == 0 ? 2.0 : 1.0) + k; });
 }
 
 class Bytes final : public engine::LoadedStage {
