@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <future>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "engine/torchscript_engine.h"
@@ -107,6 +108,9 @@ int main(int argc, char** argv) {
     done.get_future().get();
     return std::chrono::duration<double, std::micro>(runtime::Clock::now() - start).count();
   };
+  // Each request starts once the other path's workers have stopped polling their queues
+  // (PipelineOptions::spin_us), so that neither path's request shares a core with the other's.
+  const auto settle = [] { std::this_thread::sleep_for(std::chrono::microseconds(400)); };
   for (int i = 0; i < 50; ++i)  // warm both paths
     time_api(), time_executor();
 
@@ -117,7 +121,9 @@ int main(int argc, char** argv) {
   for (int round = 0; round < rounds; ++round) {
     std::vector<double> a, e;
     for (int i = 0; i < requests; ++i) {  // interleaved request by request
+      settle();
       a.push_back(time_api());
+      settle();
       e.push_back(time_executor());
     }
     const double ma = runtime::Median(a), me = runtime::Median(e);
