@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 seconds=${1:-30}
 summary=${2:-/dev/null}
 build=build-fuzz
-targets=(zoo_manifest task_file performance_table processor_setup device_profile)
+targets=(zoo_manifest task_file performance_table processor_setup device_profile infer_request)
 start=$SECONDS
 mkdir -p "$build"
 if [ ! -f "$build/build.ninja" ]; then

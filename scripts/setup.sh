@@ -13,6 +13,7 @@ packages=(
   nlohmann-json3-dev libcli11-dev libspdlog-dev libfmt-dev
   dataset-fashion-mnist espeak-ng flite sox
   python3-matplotlib
+  libcpp-httplib-dev libssl-dev python3-requests curl
 )
 
 missing=()

@@ -109,6 +109,9 @@ struct SubmitOptions {
   // 0: only the task's SLO.
   double timeout_ms = 0.0;
   int priority = 0;  // queued requests of a higher priority run first
+  // Refused at once when the stitched variant the plan now runs is less accurate than this; 0:
+  // only the task's SLO.
+  double min_accuracy = 0.0;
 };
 
 // Exactly one per submitted request.

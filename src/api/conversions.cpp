@@ -19,40 +19,6 @@ TensorInfo InfoOf(const engine::TensorSpec& spec) {
 
 }  // namespace
 
-DType Public(engine::DType dtype) {
-  switch (dtype) {
-    case engine::DType::kFloat32:
-      return DType::kFloat32;
-    case engine::DType::kBFloat16:
-      return DType::kBFloat16;
-    case engine::DType::kInt64:
-      return DType::kInt64;
-    case engine::DType::kInt32:
-      return DType::kInt32;
-    case engine::DType::kBool:
-      return DType::kBool;
-    case engine::DType::kOther:
-      break;
-  }
-  throw EngineError("an output tensor of a dtype the API does not know");
-}
-
-engine::DType Internal(DType dtype) {
-  switch (dtype) {
-    case DType::kFloat32:
-      return engine::DType::kFloat32;
-    case DType::kBFloat16:
-      return engine::DType::kBFloat16;
-    case DType::kInt64:
-      return engine::DType::kInt64;
-    case DType::kInt32:
-      return engine::DType::kInt32;
-    case DType::kBool:
-      return engine::DType::kBool;
-  }
-  return engine::DType::kOther;
-}
-
 std::unique_ptr<plan::Planner> PlannerNamed(const std::string& name) {
   if (name == "sparseloom")
     return plan::MakeSparseLoomPlanner();

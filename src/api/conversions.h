@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "api/dtype.h"
 #include "engine/engine.h"
 #include "plan/planner.h"
 #include "profile/processor_setup.h"
@@ -29,9 +30,6 @@ plan::TaskProfile FreshProfile(const zoo::Zoo& zoo, const profile::ProcessorSetu
 // Empty when `inputs` are the zoo's input and side inputs at batch 1; otherwise why not, naming
 // the input and what was expected.
 std::string CheckInputs(const zoo::Zoo& zoo, const std::vector<Tensor>& inputs);
-
-engine::DType Internal(DType dtype);
-DType Public(engine::DType dtype);  // EngineError for kOther
 
 engine::HostTensor ToHost(const Tensor& tensor);
 Tensor FromHost(engine::HostTensor host);

@@ -348,6 +348,7 @@ void Runtime::Submit(const std::string& task, std::vector<Tensor> inputs, Submit
   const double now = impl_->clock.NowMs();
   runtime::AdmitOptions admit;
   admit.priority = options.priority;
+  admit.min_accuracy = options.min_accuracy;
   if (options.timeout_ms > 0.0)
     admit.deadline_ms = now + options.timeout_ms;
   // A refusal comes back through OnDone before Submit returns: the ticket is registered first.

@@ -2,7 +2,7 @@
 #include <stdexcept>
 #include <utility>
 
-#include "api/conversions.h"
+#include "api/dtype.h"
 #include "engine/tensor.h"
 #include "sparseloom/runtime.h"
 

@@ -5,9 +5,11 @@
 #include <CLI/CLI.hpp>
 
 #include "cli/bench_command.h"
+#include "cli/loadgen_command.h"
 #include "cli/plan_command.h"
 #include "cli/profile_command.h"
 #include "cli/run_command.h"
+#include "cli/serve_command.h"
 #include "cli/zoo_commands.h"
 #include "common/error.h"
 
@@ -22,6 +24,8 @@ int main(int argc, char** argv) {
   sparseloom::cli::AddPlanCommand(app);
   sparseloom::cli::AddRunCommand(app);
   sparseloom::cli::AddBenchCommand(app);
+  sparseloom::cli::AddServeCommand(app);
+  sparseloom::cli::AddLoadgenCommand(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

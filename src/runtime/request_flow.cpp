@@ -123,6 +123,10 @@ int RequestFlow::Admit(int task, std::int64_t sample, std::int64_t label, double
     drop = "deadline cannot be met: " + std::to_string(admit.deadline_ms - now_ms) +
            " ms left, the current plan's expected latency is " +
            std::to_string(current->expected_latency_ms) + " ms";
+  } else if (current->accuracy < admit.min_accuracy) {
+    drop = "accuracy cannot be met: the current plan's stitched variant " + current->stitched +
+           " has accuracy " + std::to_string(current->accuracy) + ", below the " +
+           std::to_string(admit.min_accuracy) + " asked for";
   } else if (counters_.in_flight >= options_.max_in_flight) {
     drop = "admission full: " + std::to_string(counters_.in_flight) +
            " requests in flight (max_in_flight " + std::to_string(options_.max_in_flight) + ")";

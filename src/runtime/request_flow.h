@@ -44,6 +44,9 @@ struct AdmitOptions {
   double deadline_ms = std::numeric_limits<double>::infinity();
   // Queued requests of a higher priority run first; within one, earliest deadline (or oldest).
   int priority = 0;
+  // The request's own accuracy bound beside its task's SLO: refused at admission when the current
+  // route's accuracy is below it. 0: the SLO's alone.
+  double min_accuracy = 0.0;
 };
 
 enum class Outcome { kCompleted, kDropped, kFailed };
