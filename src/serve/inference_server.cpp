@@ -2,10 +2,10 @@
 
 #include <pthread.h>
 
+#include <atomic>
 #include <condition_variable>
 #include <csignal>
 #include <deque>
-#include <future>
 #include <thread>
 #include <vector>
 
@@ -223,6 +223,10 @@ InferenceServer::InferenceServer(const plan::TaskFile& deployment, ServerOptions
     return new BoundedTaskQueue(connections, static_cast<std::size_t>(connections));
   };
   http.set_payload_max_length(state.options.max_body_bytes);
+  // Small answers at once (no Nagle delay against the client's delayed ACK); a connection serves
+  // many requests, as Triton's clients keep theirs.
+  http.set_tcp_nodelay(true);
+  http.set_keep_alive_max_count(1000);
   http.set_keep_alive_timeout(2);
   http.set_read_timeout(5);
   http.set_error_handler([](const httplib::Request& req, httplib::Response& res) {
@@ -271,6 +275,15 @@ void InferenceServer::Stop() {
   impl_->http.stop();
 }
 
+std::vector<std::string> InferenceServer::Answered() const {
+  std::vector<std::string> lines;
+  for (const auto& [model, c] : impl_->state.counters.Snapshot())
+    lines.push_back(model + ": 200=" + std::to_string(c.success) +
+                    " 503=" + std::to_string(c.rejected) + " 500=" + std::to_string(c.failed) +
+                    " 400=" + std::to_string(c.invalid));
+  return lines;
+}
+
 void ServeUntilSignalled(const std::function<std::unique_ptr<InferenceServer>()>& make,
                          std::ostream& log) {
   sigset_t signals;
@@ -279,19 +292,24 @@ void ServeUntilSignalled(const std::function<std::unique_ptr<InferenceServer>()>
   sigaddset(&signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);  // inherited by every thread started after
   std::unique_ptr<InferenceServer> server = make();
-  std::promise<void> served;
+  std::atomic<bool> served{false};
   std::thread watcher([&] {
     int signal = 0;
     sigwait(&signals, &signal);
+    if (served)
+      return;  // woken by the signal below
     log << "serve: " << (signal == SIGTERM ? "SIGTERM" : "SIGINT")
         << ": no new connections; answering the accepted requests\n"
         << std::flush;
     server->Stop();
   });
-  server->Serve();
+  server->Serve();  // returns once every accepted connection was served
+  served = true;
   // Serve also returns when the listener fails: wake the watcher with a signal of our own.
   pthread_kill(watcher.native_handle(), SIGTERM);
   watcher.join();
+  for (const std::string& line : server->Answered())
+    log << "serve: answered " << line << "\n";
   server.reset();  // the runtime answers every accepted request before it stops
   log << "serve: stopped\n" << std::flush;
 }

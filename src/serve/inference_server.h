@@ -11,6 +11,7 @@
 #include <memory>
 #include <ostream>
 #include <string>
+#include <vector>
 
 #include "plan/task_file.h"
 
@@ -42,6 +43,8 @@ class InferenceServer {
   void Serve();
   // Stops accepting; safe from any thread.
   void Stop();
+  // One line per model: the inference requests answered, by status ("image: 200=41 503=2 ...").
+  std::vector<std::string> Answered() const;
 
  private:
   struct Impl;

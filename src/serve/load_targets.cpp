@@ -102,6 +102,7 @@ class Http : public LoadTarget {
     if (!c) {
       c = std::make_unique<httplib::Client>(url_);
       c->set_keep_alive(true);
+      c->set_tcp_nodelay(true);
       c->set_read_timeout(60);
     }
     return *c;
@@ -160,9 +161,9 @@ std::vector<ModelInputs> LoadModelInputs(const plan::TaskFile& tasks, engine::En
     for (const engine::TensorSpec& s : z.side_inputs)
       m.input_names.push_back(s.name);
     for (std::int64_t i = 0; i < set.size; ++i) {
-      std::vector<Tensor> sample{PublicOf(engine, engine.SliceBatch(set.input, i, 1))};
+      std::vector<Tensor> sample{PublicOf(engine, engine.SliceBatch(set.input, i, i + 1))};
       for (const engine::Tensor& s : set.side)
-        sample.push_back(PublicOf(engine, engine.SliceBatch(s, i, 1)));
+        sample.push_back(PublicOf(engine, engine.SliceBatch(s, i, i + 1)));
       m.samples.push_back(std::move(sample));
     }
     m.labels = set.labels;

@@ -56,6 +56,9 @@ class Tally {
     ++m.by_status[answer.status];
     if (answer.status != 200) {
       ++m.violations;
+      const std::string why = std::to_string(answer.status) + " " + answer.error.substr(0, 160);
+      if (m.errors.count(why) || m.errors.size() < 8)
+        ++m.errors[why];
       return;
     }
     latencies_[a.model].push_back(latency_ms);
@@ -281,7 +284,8 @@ std::string LoadReportJson(const LoadReport& report) {
                       {"p50_ms", m.p50_ms},
                       {"p95_ms", m.p95_ms},
                       {"p99_ms", m.p99_ms},
-                      {"throughput_per_s", m.throughput_per_s}});
+                      {"throughput_per_s", m.throughput_per_s},
+                      {"errors", m.errors}});
   }
   return nlohmann::json{
       {"target", report.target},           {"arrivals", runtime::ToString(report.options.arrivals)},

@@ -74,6 +74,7 @@ struct ModelLoad {
   std::int64_t below_accuracy = 0;        // answered 200 on a route below min_accuracy
   std::int64_t correct = 0;               // predictions equal to the label
   std::int64_t violations = 0;            // late, below accuracy, or not answered 200
+  std::map<std::string, std::int64_t> errors;       // why not answered 200 (the first 8 reasons)
   double p50_ms = 0.0, p95_ms = 0.0, p99_ms = 0.0;  // answered 200
   double throughput_per_s = 0.0;                    // answered 200 per second sent
   double violation_rate() const { return sent ? double(violations) / double(sent) : 0.0; }
