@@ -66,8 +66,8 @@ int main(int argc, char** argv) {
     tasks.push_back(sim::SimTask{p.task, &p, 1.0, 1000});
   sim::Simulator probe(tasks, profiles[0].processors, 0);
   sim::SimOptions options;
-  options.serve.phase_s = 1.0;
-  const plan::Plan last = probe.PlanPhases(*planner, episode, options.serve).back();
+  options.serve.workload.phase_s = 1.0;
+  const plan::Plan last = probe.PlanPhases(*planner, episode, options.serve.planning).back();
   double max_load = 0.0;
   for (double u : last.processor_load)
     max_load = std::max(max_load, u);
@@ -75,19 +75,19 @@ int main(int argc, char** argv) {
   for (auto& t : tasks)
     t.rate_per_s = rate;
   // Phases long enough for the target count (the later phases carry more tasks).
-  options.serve.phase_s = static_cast<double>(target_requests) / (rate * (1 + 2 + 3 + 4));
+  options.serve.workload.phase_s = static_cast<double>(target_requests) / (rate * (1 + 2 + 3 + 4));
   std::printf(
       "4 tasks x %d stitched variants, %d processors; %.0f requests/s per task "
       "(85%% of the busiest processor's capacity in the last phase); phases of %.0f s "
       "simulated\n",
       shape.variants * shape.variants * shape.variants, shape.processors, rate,
-      options.serve.phase_s);
+      options.serve.workload.phase_s);
 
   for (bool spans : {false, true}) {
     sim::Simulator simulator(tasks, profiles[0].processors, 0);
     options.keep_stage_spans = spans;
     const auto w0 = Clock::now();
-    simulator.Warm(*planner, {episode}, options.serve);
+    simulator.Warm(*planner, {episode}, options.serve.planning);
     const auto w1 = Clock::now();
     const runtime::EpisodeReport report = simulator.RunEpisode(*planner, episode, options);
     const auto w2 = Clock::now();

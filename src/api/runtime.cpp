@@ -71,7 +71,7 @@ struct Runtime::Impl {
             setup, cache, [](const engine::Tensor&) { return std::int64_t{-1}; },
             PipelineOptionsOf(options)),
         clock(pipeline.start()),
-        core({}, pipeline, clock, *planner, ServeOptionsOf(options), &book) {
+        core({}, pipeline, clock, *planner, PlanningOptionsOf(options), &book) {
     pipeline.OnDone([this](const runtime::RequestRecord& record) { Finish(record); });
   }
 
@@ -82,8 +82,8 @@ struct Runtime::Impl {
     p.keep_records = false;  // each record is taken from OnDone: memory stays bounded
     return p;
   }
-  static runtime::ServeOptions ServeOptionsOf(const RuntimeOptions& o) {
-    runtime::ServeOptions s;
+  static runtime::PlanningOptions PlanningOptionsOf(const RuntimeOptions& o) {
+    runtime::PlanningOptions s;
     s.memory_budget_bytes = o.memory_budget_bytes;
     return s;
   }

@@ -38,7 +38,7 @@ void RunServe(const RunOptions& o) {
   else
     std::cout << "loading " << in.file.tasks.size() << " zoos and their validation sets ...\n"
               << std::flush;
-  eval::RunServing serving(in, engine, o.simulate);
+  eval::RunServing serving(in, engine, o.simulate, o.rate_scale);
   const std::vector<runtime::ServedTask>& tasks = serving.tasks();
   if (o.calibrate_handovers && !o.simulate) {
     const eval::HandoverCalibration h = eval::CalibrateHandovers(in);
@@ -86,7 +86,7 @@ void RunServe(const RunOptions& o) {
   PrintWorkload(workload, tasks.size(), o.phase_s, arrivals, planners.size(), in.setup);
   PrintCacheBudget(budget, full_set_bytes);
   if (budget > 0) {
-    const eval::RunServing::Preloaded preloaded = serving.PreloadHottest(episodes, serve);
+    const eval::RunServing::Preloaded preloaded = serving.PreloadHottest(episodes, serve.planning);
     std::cout << "preloaded the " << preloaded.stages << " hottest stages ("
               << HumanBytes(static_cast<double>(preloaded.resident_bytes)) << ") of "
               << episodes.size() * tasks.size() << " expected plans\n";

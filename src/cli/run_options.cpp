@@ -39,16 +39,15 @@ runtime::ArrivalKind ArrivalsNamed(const std::string& name) {
 runtime::ServeOptions ServeOptionsOf(const RunOptions& o, const eval::Inputs& in,
                                      runtime::ArrivalKind arrivals) {
   runtime::ServeOptions serve;
-  serve.arrivals = arrivals;
-  serve.phase_s = o.phase_s;
-  serve.closed_loop_window = o.window;
-  serve.rate_scale = o.rate_scale;
-  serve.memory_budget_bytes = in.file.memory_budget_bytes;
-  serve.placements = in.file.placements;
-  serve.seed = o.seed;
-  serve.latency_headroom = o.latency_headroom;
-  serve.queueing_aware = o.queueing_aware;
-  serve.wait_quantile = o.wait_quantile;
+  serve.workload.arrivals = arrivals;
+  serve.workload.phase_s = o.phase_s;
+  serve.workload.closed_loop_window = o.window;
+  serve.workload.seed = o.seed;
+  serve.planning.memory_budget_bytes = in.file.memory_budget_bytes;
+  serve.planning.placements = in.file.placements;
+  serve.planning.latency_headroom = o.latency_headroom;
+  serve.planning.queueing_aware = o.queueing_aware;
+  serve.planning.wait_quantile = o.wait_quantile;
   serve.pipeline.max_in_flight = o.max_in_flight;
   serve.pipeline.realtime_priority = o.realtime_priority;
   if (!o.fail_processor.empty()) {

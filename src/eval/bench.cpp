@@ -74,12 +74,12 @@ PlatformResults RunPlatform(const Platform& platform, const std::vector<BenchTas
   const auto episodes = MakeEpisodes(configs, orders, configs.size(), orders.size());
 
   runtime::ServeOptions serve;
-  serve.arrivals = runtime::ArrivalKind::kPoisson;
-  serve.phase_s = o.phase_s;
-  serve.closed_loop_window = o.window;
-  serve.placements =
+  serve.workload.arrivals = runtime::ArrivalKind::kPoisson;
+  serve.workload.phase_s = o.phase_s;
+  serve.workload.closed_loop_window = o.window;
+  serve.workload.seed = o.seed;
+  serve.planning.placements =
       o.placements == "orders" ? plan::PlacementSpace::kOrders : plan::PlacementSpace::kAnyMapping;
-  serve.seed = o.seed;
   serve.pipeline.max_in_flight = o.max_in_flight;
   const Workbench bench = MakeWorkbench(platform, platform.profiles, data, serve);
 
@@ -129,7 +129,7 @@ PlatformResults RunPlatform(const Platform& platform, const std::vector<BenchTas
   {
     const auto t0 = std::chrono::steady_clock::now();
     runtime::ServeOptions closed = serve;
-    closed.arrivals = runtime::ArrivalKind::kClosedLoop;
+    closed.workload.arrivals = runtime::ArrivalKind::kClosedLoop;
     const Workbench cw = MakeWorkbench(platform, platform.profiles, data, closed);
     const auto closed_episodes =
         MakeEpisodes(configs, orders, static_cast<std::size_t>(o.closed_configs), 1);

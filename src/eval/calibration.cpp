@@ -79,11 +79,11 @@ runtime::LatencyScale MeasureLatencyScale(runtime::Server& server, const Inputs&
     episode.slos.push_back(in.file.tasks[t].slo);
     episode.order.push_back(static_cast<int>(t));
   }
-  serve.phase_s = seconds;
-  serve.arrivals = runtime::ArrivalKind::kPoisson;
+  serve.workload.phase_s = seconds;
+  serve.workload.arrivals = runtime::ArrivalKind::kPoisson;
   serve.fault = {};
   const auto planner = plan::MakeSparseLoomPlanner();
-  server.Warm(*planner, {episode}, serve);
+  server.Warm(*planner, {episode}, serve.planning);
   const runtime::EpisodeReport report = server.RunEpisode(*planner, episode, serve);
   std::vector<const plan::TaskProfile*> profiles;
   for (const runtime::ServedTask& t : tasks)

@@ -3,9 +3,12 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cmath>
 #include <fstream>
+#include <string>
 #include <utility>
 
+#include "common/error.h"
 #include "eval/calibration.h"
 #include "preload/hotness.h"
 #include "runtime/phase_planning.h"
@@ -21,8 +24,10 @@ std::int64_t ProcessRssBytes() {
   return resident * static_cast<std::int64_t>(sysconf(_SC_PAGESIZE));
 }
 
-RunServing::RunServing(const Inputs& in, engine::Engine& engine, bool simulate)
+RunServing::RunServing(const Inputs& in, engine::Engine& engine, bool simulate, double rate_scale)
     : in_(in), engine_(engine), simulate_(simulate) {
+  if (!(rate_scale > 0.0) || !std::isfinite(rate_scale))
+    throw UsageError("rate scale: expected a finite factor > 0, got " + std::to_string(rate_scale));
   const std::size_t T = in.file.tasks.size();
   zoos_.reserve(T);
   inputs_.reserve(T);
@@ -40,7 +45,7 @@ RunServing::RunServing(const Inputs& in, engine::Engine& engine, bool simulate)
     profiles_.push_back(&profile);
     // Simulated requests carry no input, so no measured accuracy.
     tasks_.push_back({in.file.tasks[t].name, &profile, simulate_ ? nullptr : &inputs_[t],
-                      in.file.tasks[t].rate_per_s});
+                      in.file.tasks[t].rate_per_s * rate_scale});
     for (std::int64_t bytes : profile.stage_bytes)
       full_set_bytes_ += bytes * static_cast<std::int64_t>(in.setup.size());
   }
@@ -111,14 +116,14 @@ void RunServing::Start(const runtime::ServeOptions& serve, const std::string& st
 }
 
 RunServing::Preloaded RunServing::PreloadHottest(const std::vector<runtime::Episode>& episodes,
-                                                 const runtime::ServeOptions& serve) {
+                                                 const runtime::PlanningOptions& planning) {
   Preloaded out;
   if (simulator_) {
-    out.stages = simulator_->PreloadHottest(episodes, serve);
+    out.stages = simulator_->PreloadHottest(episodes, planning);
     out.resident_bytes = simulator_->CacheStats().resident_bytes;
   } else {
     const auto hotness =
-        runtime::HotnessOfEpisodes(tasks_, static_cast<int>(in_.setup.size()), episodes, serve);
+        runtime::HotnessOfEpisodes(tasks_, static_cast<int>(in_.setup.size()), episodes, planning);
     cache_->SetHotness(preload::ScoresOf(hotness));
     out.stages = cache_->Preload(preload::PreloadSet(hotness, source_.expected_bytes, budget_));
     out.resident_bytes = cache_->ResidentBytes();
@@ -127,15 +132,15 @@ RunServing::Preloaded RunServing::PreloadHottest(const std::vector<runtime::Epis
 }
 
 int RunServing::Warm(const plan::Planner& planner, const std::vector<runtime::Episode>& episodes,
-                     const runtime::ServeOptions& serve) {
-  return simulator_ ? simulator_->Warm(planner, episodes, serve)
-                    : server_->Warm(planner, episodes, serve);
+                     const runtime::PlanningOptions& planning) {
+  return simulator_ ? simulator_->Warm(planner, episodes, planning)
+                    : server_->Warm(planner, episodes, planning);
 }
 
 int RunServing::PlanAhead(const plan::Planner& planner,
                           const std::vector<runtime::Episode>& episodes,
-                          const runtime::ServeOptions& serve) {
-  return server_->PlanAhead(planner, episodes, serve);
+                          const runtime::PlanningOptions& planning) {
+  return server_->PlanAhead(planner, episodes, planning);
 }
 
 runtime::EpisodeReport RunServing::RunEpisode(const plan::Planner& planner,
@@ -162,10 +167,11 @@ std::vector<PlannerRun> ServeEveryPlanner(
     runs[p].planner = planners[p]->Name();
     if (serving.cache_budget() == 0) {
       observer.Warming(runs[p].planner);
-      runs[p].warmed = serving.Warm(*planners[p], episodes, serve);
+      runs[p].warmed = serving.Warm(*planners[p], episodes, serve.planning);
     }
     if (policy.plan_ahead && !serving.simulated())
-      observer.PlannedAhead(runs[p].planner, serving.PlanAhead(*planners[p], episodes, serve));
+      observer.PlannedAhead(runs[p].planner,
+                            serving.PlanAhead(*planners[p], episodes, serve.planning));
   }
   for (std::size_t e = 0; e < episodes.size(); ++e) {
     for (std::size_t i = 0; i < planners.size(); ++i) {
@@ -177,7 +183,7 @@ std::vector<PlannerRun> ServeEveryPlanner(
                                                 policy.trace_first_episode && p == 0 && e == 0));
       run.wall_s += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
       observer.EpisodeServed(e, i, run.episodes.back());
-      if (serve.arrivals == runtime::ArrivalKind::kClosedLoop) {
+      if (serve.workload.arrivals == runtime::ArrivalKind::kClosedLoop) {
         const runtime::EpisodeReport& ep = run.episodes.back();
         run.throughput.push_back(
             runtime::CheckThroughput(ep, serving.tasks(), static_cast<int>(ep.phases.size()) - 1));

@@ -31,9 +31,10 @@ std::int64_t ProcessRssBytes();
 class RunServing {
  public:
   // Real: loads every task's zoo and validation set through `engine`. Simulated: no zoo is
-  // loaded and requests carry no input (no measured accuracy); `engine` is not used. `in` must
+  // loaded and requests carry no input (no measured accuracy); `engine` is not used. Every task
+  // is served at its task file's rate_per_s x `rate_scale` (> 0; UsageError otherwise). `in` must
   // outlive this; its profiles may change in place (calibration) until Start.
-  RunServing(const Inputs& in, engine::Engine& engine, bool simulate);
+  RunServing(const Inputs& in, engine::Engine& engine, bool simulate, double rate_scale = 1.0);
   ~RunServing();
   RunServing(const RunServing&) = delete;
   RunServing& operator=(const RunServing&) = delete;
@@ -63,13 +64,13 @@ class RunServing {
     std::int64_t resident_bytes = 0;
   };
   Preloaded PreloadHottest(const std::vector<runtime::Episode>& episodes,
-                           const runtime::ServeOptions& serve);
+                           const runtime::PlanningOptions& planning);
   // Loads every stage the planner's plans of `episodes` use; returns how many.
   int Warm(const plan::Planner& planner, const std::vector<runtime::Episode>& episodes,
-           const runtime::ServeOptions& serve);
+           const runtime::PlanningOptions& planning);
   // Real runs: the planner's plans of every phase of `episodes`, made before serving.
   int PlanAhead(const plan::Planner& planner, const std::vector<runtime::Episode>& episodes,
-                const runtime::ServeOptions& serve);
+                const runtime::PlanningOptions& planning);
   // `keep_stage_spans`: simulated records keep their per-stage spans (for a trace).
   runtime::EpisodeReport RunEpisode(const plan::Planner& planner, const runtime::Episode& episode,
                                     const runtime::ServeOptions& serve, bool keep_stage_spans);

@@ -85,9 +85,9 @@ void RunEpisodes(const Workbench& w, const plan::Planner& planner,
                  preload::StageCacheStats* stats) {
   sim::Simulator simulator(w.tasks, w.platform.processors, budget_bytes);
   if (budget_bytes > 0)
-    simulator.PreloadHottest(episodes, w.options.serve);
+    simulator.PreloadHottest(episodes, w.options.serve.planning);
   else
-    simulator.Warm(planner, episodes, w.options.serve);
+    simulator.Warm(planner, episodes, w.options.serve.planning);
   for (std::size_t i = 0; i < episodes.size(); ++i)
     each(i, simulator.RunEpisode(planner, episodes[i], w.options));
   if (stats != nullptr)

@@ -14,8 +14,9 @@ namespace sparseloom::runtime {
 
 EpisodeReport DriveEpisode(const std::vector<ServedTask>& tasks, const EpisodeSeams& seams,
                            const plan::Planner& planner, const Episode& episode,
-                           const ServeOptions& options) {
-  CheckEpisodeOptions(episode, options, tasks.size());
+                           const WorkloadOptions& workload, const PlanningOptions& planning) {
+  CheckEpisode(episode, tasks.size());
+  CheckWorkloadOptions(workload);
   Executor& executor = seams.executor;
   ServingClock& clock = seams.clock;
 
@@ -27,12 +28,12 @@ EpisodeReport DriveEpisode(const std::vector<ServedTask>& tasks, const EpisodeSe
   // observer. Lock order: the core's lock, then `mutex` (never the core while holding `mutex`).
   std::mutex mutex;
   bool admitting = true;
-  const std::uint64_t episode_seed = Mix(options.seed, HashOf(episode.name));
+  const std::uint64_t episode_seed = Mix(workload.seed, HashOf(episode.name));
   std::vector<SampleSequence> samples;
   for (std::size_t t = 0; t < tasks.size(); ++t)
     samples.emplace_back(seams.set_sizes.at(t), Mix(episode_seed, 2 * t));
 
-  ServingCore core(tasks, executor, clock, planner, options, seams.ahead);
+  ServingCore core(tasks, executor, clock, planner, planning, seams.ahead);
   core.OnPlanInstalled([&](const InstalledPlan& installed) {
     std::lock_guard lock(mutex);
     PhaseReport& current = report.phases.back();
@@ -53,7 +54,7 @@ EpisodeReport DriveEpisode(const std::vector<ServedTask>& tasks, const EpisodeSe
     }
     executor.Submit(t, sample, seams.make_input(t, sample), clock.NowMs());
   };
-  if (options.arrivals == ArrivalKind::kClosedLoop) {
+  if (workload.arrivals == ArrivalKind::kClosedLoop) {
     executor.OnDone([&](const RequestRecord& record) {
       // Keep the window full; a drop or failure shrinks it (no tight resubmission loop).
       if (record.outcome == Outcome::kCompleted)
@@ -81,7 +82,7 @@ EpisodeReport DriveEpisode(const std::vector<ServedTask>& tasks, const EpisodeSe
   };
   std::vector<std::optional<PoissonArrivals>> arrivals(tasks.size());
   std::vector<double> next_arrival(tasks.size(), std::numeric_limits<double>::infinity());
-  const double phase_ms = 1000.0 * options.phase_s;
+  const double phase_ms = 1000.0 * workload.phase_s;
 
   for (std::size_t i = 0; i < episode.order.size(); ++i) {
     const int joining = episode.order[i];
@@ -104,29 +105,25 @@ EpisodeReport DriveEpisode(const std::vector<ServedTask>& tasks, const EpisodeSe
       report.phases.push_back(std::move(phase));
     }
     const std::size_t j = static_cast<std::size_t>(joining);
-    if (options.arrivals == ArrivalKind::kClosedLoop) {
+    if (workload.arrivals == ArrivalKind::kClosedLoop) {
       // The tasks present keep their windows full while the joining one is planned.
       core.Join(joining, episode.slos[j])->Wait();
-      for (int w = 0; w < options.closed_loop_window; ++w)
+      for (int w = 0; w < workload.closed_loop_window; ++w)
         submit_now(joining);
       clock.SleepUntil(phase_end);
     } else {
       if (tasks[j].rate_per_s > 0.0) {
-        arrivals[j].emplace(tasks[j].rate_per_s * options.rate_scale, Mix(episode_seed, 2 * j + 1));
+        arrivals[j].emplace(tasks[j].rate_per_s, Mix(episode_seed, 2 * j + 1));
         next_arrival[j] = phase_start + 1000.0 * arrivals[j]->NextGapS();
       }  // a task with rate 0 sends no requests
       // Planned in the background unless a plan was made ahead: the tasks already present keep
       // their routes until the new plan is in place, and the joining task's requests wait for it
       // (submitted then, with their arrival times). Started before the driver raises its
       // priority, so the planner runs at the normal policy.
-      std::unique_ptr<BackgroundWork> planning = core.Join(joining, episode.slos[j]);
-      bool planned = planning->WaitUntil(clock.NowMs());
-      // The driver stands for the device's inputs: it runs above the workers' real-time priority
-      // (where they have one), so that a request is submitted when it arrives instead of when a
-      // busy or spinning worker leaves a core free.
-      const int priority = options.pipeline.realtime_priority;
-      const ScopedRealtimePriority driver_priority(!clock.IsVirtual() && priority > 0 ? priority + 1
-                                                                                      : 0);
+      std::unique_ptr<BackgroundWork> join = core.Join(joining, episode.slos[j]);
+      bool planned = join->WaitUntil(clock.NowMs());
+      // The driver stands for the device's inputs (EpisodeSeams::driver_priority).
+      const ScopedRealtimePriority driver_priority(clock.IsVirtual() ? 0 : seams.driver_priority);
       report.realtime_driver = report.realtime_driver || driver_priority.active();
       const std::vector<int> present = core.Present();
       while (true) {
@@ -141,12 +138,12 @@ EpisodeReport DriveEpisode(const std::vector<ServedTask>& tasks, const EpisodeSe
         if (t == tasks.size() || next_arrival[t] >= phase_end) {
           if (planned)
             break;
-          planning->Wait();  // nothing else to submit before the plan is in place
+          join->Wait();  // nothing else to submit before the plan is in place
           planned = true;
           continue;
         }
         if (!planned) {
-          if (planning->WaitUntil(next_arrival[t])) {
+          if (join->WaitUntil(next_arrival[t])) {
             planned = true;  // then the joining task's requests that are due go first
             continue;
           }

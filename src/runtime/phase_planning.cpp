@@ -26,7 +26,7 @@ std::uint64_t HashOf(const std::string& text) {
 
 std::vector<std::vector<double>> EntryWaits(const plan::Plan& plan,
                                             const plan::PlanRequest& request,
-                                            const ServeOptions& options, double slower) {
+                                            const PlanningOptions& options, double slower) {
   const std::size_t P = request.processors.size();
   const std::size_t T = plan.tasks.size();
   // Per task and processor: utilisation and residual-work rate (sum of rate x latency^2 / 2) of
@@ -106,7 +106,7 @@ double ShareLate(const plan::PlanTask& task, const std::vector<int>& placement,
 
 PhasePlan PlanFor(const std::vector<ServedTask>& tasks, const std::vector<int>& present,
                   const std::vector<plan::Slo>& slos, const std::vector<bool>& alive,
-                  const plan::Planner& planner, const ServeOptions& options,
+                  const plan::Planner& planner, const PlanningOptions& options,
                   std::vector<plan::TaskProfile>& restricted) {
   PhasePlan out;
   const bool all_alive = std::all_of(alive.begin(), alive.end(), [](bool a) { return a; });
@@ -135,11 +135,8 @@ PhasePlan PlanFor(const std::vector<ServedTask>& tasks, const std::vector<int>& 
       restricted.push_back(WithProcessors(*task.profile, alive));
       profile = &restricted.back();
     }
-    request.tasks.push_back(plan::PlanTask{task.name,
-                                           std::cref(*profile),
-                                           slos[static_cast<std::size_t>(t)],
-                                           task.rate_per_s * options.rate_scale,
-                                           {}});
+    request.tasks.push_back(plan::PlanTask{
+        task.name, std::cref(*profile), slos[static_cast<std::size_t>(t)], task.rate_per_s, {}});
     out.task_of_plan_task.push_back(t);
   }
   out.plan = planner.Solve(request);
@@ -313,25 +310,32 @@ void CheckEpisode(const Episode& episode, std::size_t num_tasks) {
   }
 }
 
-void CheckEpisodeOptions(const Episode& episode, const ServeOptions& options,
-                         std::size_t num_tasks) {
-  CheckEpisode(episode, num_tasks);
+void CheckWorkloadOptions(const WorkloadOptions& options) {
   if (!(options.phase_s > 0.0))
     throw UsageError("phase_s must be > 0");
   if (options.arrivals == ArrivalKind::kClosedLoop && options.closed_loop_window < 1)
     throw UsageError("closed_loop_window must be >= 1");
-  if (!(options.rate_scale > 0.0))
-    throw UsageError("rate_scale must be > 0");
+}
+
+void CheckPlanningOptions(const PlanningOptions& options) {
   if (!(options.wait_quantile >= 0.0 && options.wait_quantile < 1.0))
     throw UsageError("wait_quantile must be in [0, 1)");
+}
+
+void CheckEpisodeOptions(const Episode& episode, const ServeOptions& options,
+                         std::size_t num_tasks) {
+  CheckEpisode(episode, num_tasks);
+  const WorkloadOptions& workload = options.workload;
+  CheckWorkloadOptions(workload);
+  CheckPlanningOptions(options.planning);
   // A closed loop keeps every window full; one that does not fit the admission bound would have
   // the tasks arriving last dropped, and (a drop shrinking the window) never served at all.
-  if (options.arrivals == ArrivalKind::kClosedLoop &&
-      static_cast<std::int64_t>(options.closed_loop_window) *
+  if (workload.arrivals == ArrivalKind::kClosedLoop &&
+      static_cast<std::int64_t>(workload.closed_loop_window) *
               static_cast<std::int64_t>(episode.order.size()) >
           options.pipeline.max_in_flight)
     throw UsageError("closed loop: " + std::to_string(episode.order.size()) + " tasks x window " +
-                     std::to_string(options.closed_loop_window) +
+                     std::to_string(workload.closed_loop_window) +
                      " requests exceed max_in_flight " +
                      std::to_string(options.pipeline.max_in_flight) +
                      "; the tasks arriving last would never be admitted");
@@ -339,7 +343,7 @@ void CheckEpisodeOptions(const Episode& episode, const ServeOptions& options,
 
 std::vector<PhasePlan> PlanEpisode(const std::vector<ServedTask>& tasks, int num_processors,
                                    const plan::Planner& planner, const Episode& episode,
-                                   const ServeOptions& options) {
+                                   const PlanningOptions& options) {
   CheckEpisode(episode, tasks.size());
   std::vector<PhasePlan> plans;
   const std::vector<bool> alive(static_cast<std::size_t>(num_processors), true);
@@ -352,17 +356,18 @@ std::vector<PhasePlan> PlanEpisode(const std::vector<ServedTask>& tasks, int num
   return plans;
 }
 
-PlanBook::Key PlanBook::KeyOf(const std::string& planner, const std::vector<int>& present,
-                              const std::vector<plan::Slo>& slos, const ServeOptions& options) {
-  std::vector<std::pair<double, double>> present_slos;
+PlanBook::Key PlanBook::KeyOf(const std::string& planner, const std::vector<ServedTask>& tasks,
+                              const std::vector<int>& present, const std::vector<plan::Slo>& slos,
+                              const PlanningOptions& options) {
+  std::vector<std::tuple<double, double, double>> present_tasks;
   for (int t : present) {
     const plan::Slo& slo = slos.at(static_cast<std::size_t>(t));
-    present_slos.emplace_back(slo.min_accuracy, slo.max_latency_ms);
+    present_tasks.emplace_back(slo.min_accuracy, slo.max_latency_ms,
+                               tasks.at(static_cast<std::size_t>(t)).rate_per_s);
   }
   return {planner,
           present,
-          std::move(present_slos),
-          options.rate_scale,
+          std::move(present_tasks),
           options.memory_budget_bytes,
           static_cast<int>(options.placements),
           options.latency_headroom,
@@ -371,23 +376,23 @@ PlanBook::Key PlanBook::KeyOf(const std::string& planner, const std::vector<int>
           options.rank_slowdown};
 }
 
-void PlanBook::Add(const std::string& planner, const std::vector<int>& present,
-                   const std::vector<plan::Slo>& slos, const ServeOptions& options,
-                   PhasePlan phase) {
-  plans_.insert_or_assign(KeyOf(planner, present, slos, options), std::move(phase));
+void PlanBook::Add(const std::string& planner, const std::vector<ServedTask>& tasks,
+                   const std::vector<int>& present, const std::vector<plan::Slo>& slos,
+                   const PlanningOptions& options, PhasePlan phase) {
+  plans_.insert_or_assign(KeyOf(planner, tasks, present, slos, options), std::move(phase));
 }
 
-const PhasePlan* PlanBook::Find(const std::string& planner, const std::vector<int>& present,
-                                const std::vector<plan::Slo>& slos,
-                                const ServeOptions& options) const {
-  const auto it = plans_.find(KeyOf(planner, present, slos, options));
+const PhasePlan* PlanBook::Find(const std::string& planner, const std::vector<ServedTask>& tasks,
+                                const std::vector<int>& present, const std::vector<plan::Slo>& slos,
+                                const PlanningOptions& options) const {
+  const auto it = plans_.find(KeyOf(planner, tasks, present, slos, options));
   return it == plans_.end() ? nullptr : &it->second;
 }
 
 std::vector<preload::StageKey> KeysOfEpisodes(const std::vector<ServedTask>& tasks,
                                               int num_processors, const plan::Planner& planner,
                                               const std::vector<Episode>& episodes,
-                                              const ServeOptions& options) {
+                                              const PlanningOptions& options) {
   std::vector<preload::StageKey> keys;
   std::set<preload::StageKey> seen;
   for (const Episode& episode : episodes) {
@@ -405,7 +410,7 @@ std::vector<preload::StageKey> KeysOfEpisodes(const std::vector<ServedTask>& tas
 std::vector<preload::StageHotness> HotnessOfEpisodes(const std::vector<ServedTask>& tasks,
                                                      int num_processors,
                                                      const std::vector<Episode>& episodes,
-                                                     const ServeOptions& options) {
+                                                     const PlanningOptions& options) {
   const auto sparseloom = plan::MakeSparseLoomPlanner();
   std::vector<std::vector<preload::StageKey>> plan_keys;
   for (const Episode& episode : episodes) {

@@ -14,8 +14,10 @@
 
 #include "plan/planner.h"
 #include "preload/hotness.h"
+#include "runtime/planning_options.h"
 #include "runtime/request_flow.h"
 #include "runtime/serving.h"
+#include "runtime/workload.h"
 
 namespace sparseloom::runtime {
 
@@ -27,33 +29,38 @@ struct PhasePlan {
 };
 
 // Plans the tasks `present` (server task indices) under `slos` on the processors whose `alive`
-// flag is set, with the options' headroom cascade and queueing-aware budgets (ServeOptions).
-// `restricted` holds the profiles cut down to the processors alive (it must outlive the plan).
+// flag is set, each weighed by its rate, with the options' headroom cascade and queueing-aware
+// budgets (PlanningOptions). `restricted` holds the profiles cut down to the processors alive (it
+// must outlive the plan).
 PhasePlan PlanFor(const std::vector<ServedTask>& tasks, const std::vector<int>& present,
                   const std::vector<plan::Slo>& slos, const std::vector<bool>& alive,
-                  const plan::Planner& planner, const ServeOptions& options,
+                  const plan::Planner& planner, const PlanningOptions& options,
                   std::vector<plan::TaskProfile>& restricted);
 
 // Plans made ahead (Server::PlanAhead; docs/runtime.md, "Plans made ahead"), each kept by its
-// planner's name, the tasks present in arrival order, their SLOs and the serving options PlanFor
-// reads, all processors alive. A phase that differs in any of these finds none.
+// planner's name, the tasks present in arrival order, their SLOs and rates, and the planning
+// options PlanFor reads, all processors alive. A phase that differs in any of these finds none.
 class PlanBook {
  public:
-  void Add(const std::string& planner, const std::vector<int>& present,
-           const std::vector<plan::Slo>& slos, const ServeOptions& options, PhasePlan phase);
+  void Add(const std::string& planner, const std::vector<ServedTask>& tasks,
+           const std::vector<int>& present, const std::vector<plan::Slo>& slos,
+           const PlanningOptions& options, PhasePlan phase);
   // The plan kept for these, or nullptr.
-  const PhasePlan* Find(const std::string& planner, const std::vector<int>& present,
-                        const std::vector<plan::Slo>& slos, const ServeOptions& options) const;
+  const PhasePlan* Find(const std::string& planner, const std::vector<ServedTask>& tasks,
+                        const std::vector<int>& present, const std::vector<plan::Slo>& slos,
+                        const PlanningOptions& options) const;
   std::size_t size() const { return plans_.size(); }
 
  private:
-  // planner, present, (min_accuracy, max_latency_ms) of each present task, then ServeOptions'
-  // rate_scale, memory_budget_bytes, placements, latency_headroom, queueing_aware, wait_quantile
-  // and rank_slowdown.
-  using Key = std::tuple<std::string, std::vector<int>, std::vector<std::pair<double, double>>,
-                         double, std::int64_t, int, double, bool, double, double>;
-  static Key KeyOf(const std::string& planner, const std::vector<int>& present,
-                   const std::vector<plan::Slo>& slos, const ServeOptions& options);
+  // planner, present, (min_accuracy, max_latency_ms, rate_per_s) of each present task, then
+  // PlanningOptions' memory_budget_bytes, placements, latency_headroom, queueing_aware,
+  // wait_quantile and rank_slowdown.
+  using Key =
+      std::tuple<std::string, std::vector<int>, std::vector<std::tuple<double, double, double>>,
+                 std::int64_t, int, double, bool, double, double>;
+  static Key KeyOf(const std::string& planner, const std::vector<ServedTask>& tasks,
+                   const std::vector<int>& present, const std::vector<plan::Slo>& slos,
+                   const PlanningOptions& options);
   std::map<Key, PhasePlan> plans_;
 };
 
@@ -64,10 +71,11 @@ class PlanBook {
 // (sum of rate x latency^2 / 2 over the stages p runs), sigma_ahead the load of tighter tasks on
 // p and sigma_level that of tasks as tight or tighter. 1e6 ms where that load reaches 0.95.
 // options.wait_quantile > 0 scales each by ln(rho_p / (1 - q)) / rho_p (rho_p: p's whole load).
-// `slower` multiplies every stage latency (the ranking's stress test, ServeOptions::rank_slowdown).
+// `slower` multiplies every stage latency (the ranking's stress test,
+// PlanningOptions::rank_slowdown).
 std::vector<std::vector<double>> EntryWaits(const plan::Plan& plan,
                                             const plan::PlanRequest& request,
-                                            const ServeOptions& options, double slower = 1.0);
+                                            const PlanningOptions& options, double slower = 1.0);
 
 // The share of a task's requests expected to miss max_latency_ms along `placement` when its
 // stages, hand-overs and stitch gap take `service_ms`: 1 when that alone is over; otherwise the
@@ -80,20 +88,20 @@ double ShareLate(const plan::PlanTask& task, const std::vector<int>& placement,
 // The plan of every phase of `episode` (phase i serves order[0..i]) on all `num_processors`.
 std::vector<PhasePlan> PlanEpisode(const std::vector<ServedTask>& tasks, int num_processors,
                                    const plan::Planner& planner, const Episode& episode,
-                                   const ServeOptions& options);
+                                   const PlanningOptions& options);
 
 // The distinct stages `planner`'s phase plans of `episodes` run, in order of first use.
 std::vector<preload::StageKey> KeysOfEpisodes(const std::vector<ServedTask>& tasks,
                                               int num_processors, const plan::Planner& planner,
                                               const std::vector<Episode>& episodes,
-                                              const ServeOptions& options);
+                                              const PlanningOptions& options);
 
 // The preloader's scores (preload/hotness.h, preload::HotnessOfPlans) from the plans SparseLoom
 // makes for every phase of every episode: what a run with a memory budget preloads and evicts by.
 std::vector<preload::StageHotness> HotnessOfEpisodes(const std::vector<ServedTask>& tasks,
                                                      int num_processors,
                                                      const std::vector<Episode>& episodes,
-                                                     const ServeOptions& options);
+                                                     const PlanningOptions& options);
 
 // The request flow's routes for a phase plan, indexed by server task (nullopt: not present).
 std::vector<std::optional<TaskRoute>> RoutesOf(const PhasePlan& phase,
@@ -107,15 +115,18 @@ void RecordPlan(const PhasePlan& phase, std::size_t num_tasks, bool count_as_rep
 
 // UsageError unless the episode has one valid SLO per task and its order is a permutation.
 void CheckEpisode(const Episode& episode, std::size_t num_tasks);
-// CheckEpisode, plus the serving options an episode runs under: phase_s > 0, rate_scale > 0, and
-// a closed loop whose windows fit max_in_flight. The server and the simulator both call it.
+// UsageError unless phase_s > 0 and, closed loop, closed_loop_window >= 1.
+void CheckWorkloadOptions(const WorkloadOptions& options);
+// CheckEpisode, plus the serving options an episode runs under: the workload's and planning's
+// checks, and a closed loop whose windows fit the pipeline's max_in_flight. The server and the
+// simulator both call it.
 void CheckEpisodeOptions(const Episode& episode, const ServeOptions& options,
                          std::size_t num_tasks);
 
 // Seeds: splitmix64 of a pair and FNV-1a of a name, so that every planner, and the simulator,
 // draws the same arrivals and samples for an episode: the episode's seed is
-// Mix(options.seed, HashOf(episode.name)); task t's samples use Mix(episode seed, 2t) and its
-// Poisson arrivals Mix(episode seed, 2t + 1).
+// Mix(WorkloadOptions::seed, HashOf(episode.name)); task t's samples use Mix(episode seed, 2t) and
+// its Poisson arrivals Mix(episode seed, 2t + 1).
 std::uint64_t Mix(std::uint64_t a, std::uint64_t b);
 std::uint64_t HashOf(const std::string& text);
 

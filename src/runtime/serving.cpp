@@ -125,7 +125,7 @@ Server::Server(std::vector<ServedTask> tasks, std::vector<engine::ProcessorConfi
 Server::~Server() = default;
 
 std::vector<plan::Plan> Server::PlanPhases(const plan::Planner& planner, const Episode& episode,
-                                           const ServeOptions& options) const {
+                                           const PlanningOptions& options) const {
   std::vector<plan::Plan> plans;
   for (PhasePlan& phase :
        PlanEpisode(tasks_, static_cast<int>(processors_.size()), planner, episode, options))
@@ -134,28 +134,28 @@ std::vector<plan::Plan> Server::PlanPhases(const plan::Planner& planner, const E
 }
 
 int Server::Warm(const plan::Planner& planner, const std::vector<Episode>& episodes,
-                 const ServeOptions& options) {
+                 const PlanningOptions& options) {
   return cache_.Preload(
       KeysOfEpisodes(tasks_, static_cast<int>(processors_.size()), planner, episodes, options));
 }
 
 int PlanAheadInto(PlanBook& book, const std::vector<ServedTask>& tasks, int num_processors,
                   const plan::Planner& planner, const std::vector<Episode>& episodes,
-                  const ServeOptions& options) {
+                  const PlanningOptions& options) {
   const std::size_t before = book.size();
   for (const Episode& episode : episodes) {
     std::vector<PhasePlan> phases = PlanEpisode(tasks, num_processors, planner, episode, options);
     std::vector<int> present;
     for (std::size_t i = 0; i < phases.size(); ++i) {
       present.push_back(episode.order[i]);
-      book.Add(planner.Name(), present, episode.slos, options, std::move(phases[i]));
+      book.Add(planner.Name(), tasks, present, episode.slos, options, std::move(phases[i]));
     }
   }
   return static_cast<int>(book.size() - before);
 }
 
 int Server::PlanAhead(const plan::Planner& planner, const std::vector<Episode>& episodes,
-                      const ServeOptions& options) {
+                      const PlanningOptions& options) {
   return PlanAheadInto(*plans_ahead_, tasks_, static_cast<int>(processors_.size()), planner,
                        episodes, options);
 }
@@ -180,8 +180,11 @@ EpisodeReport Server::RunEpisode(const plan::Planner& planner, const Episode& ep
       input.label = set.labels[static_cast<std::size_t>(sample)];
     return input;
   };
-  const EpisodeSeams seams{pipeline, clock, make_input, set_sizes, plans_ahead_.get()};
-  return DriveEpisode(tasks_, seams, planner, episode, options);
+  // The driver stands for the device's inputs: above the workers' real-time priority, if any.
+  const int priority = options.pipeline.realtime_priority;
+  const EpisodeSeams seams{
+      pipeline, clock, make_input, set_sizes, plans_ahead_.get(), priority > 0 ? priority + 1 : 0};
+  return DriveEpisode(tasks_, seams, planner, episode, options.workload, options.planning);
 }
 
 std::vector<TaskSummary> Summarize(const std::vector<EpisodeReport>& episodes,

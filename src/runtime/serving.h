@@ -17,6 +17,7 @@
 #include "preload/stage_cache.h"
 #include "runtime/evaluation.h"
 #include "runtime/pipeline.h"
+#include "runtime/planning_options.h"
 #include "runtime/workload.h"
 
 namespace sparseloom::runtime {
@@ -36,34 +37,14 @@ struct Episode {
   std::vector<int> order;       // task arrival order: phase i serves order[0..i]
 };
 
+// Everything an episode is served under, by concern: each part takes only its own (the episode
+// driver the workload, phase planning and the serving core the planning options, the executor its
+// pipeline options).
 struct ServeOptions {
-  ArrivalKind arrivals = ArrivalKind::kPoisson;
-  double phase_s = 2.0;        // how long each phase admits requests
-  int closed_loop_window = 4;  // requests each present task keeps in flight, closed loop
-  double rate_scale =
-      1.0;  // multiplies every task's rate (arrivals and the planner's load weights)
-  std::int64_t memory_budget_bytes = 0;  // the planner's budget (0 = unlimited)
-  plan::PlacementSpace placements = plan::PlacementSpace::kAnyMapping;
-  // The most latency headroom a plan keeps per task: the profile's stage latencies are a low
-  // percentile of batch-1 runs on an idle processor, while a request also meets hand-overs,
-  // queueing and noise. Each task is planned against max_latency_ms / h with h stepping down from
-  // this value (2, 1.5, 1.25, 1.1, 1) for the tasks whose tightened SLO no plan meets, until the
-  // plan meets as many true SLOs as a plan made without headroom. 1 = no headroom.
-  double latency_headroom = 2.0;
-  // Also subtract each task's expected queueing wait under the plan (M/G/1 per processor, from the
-  // rates and stage latencies) from its latency budget, re-planning until the waits settle
-  // (at most 3 rounds).
-  bool queueing_aware = true;
-  // > 0: the wait subtracted is this quantile of the wait instead of its mean (an SLO is a bound
-  // on every request, not on the average): the M/G/1 mean scaled by ln(rho / (1 - q)) / rho, the
-  // exponential tail of an M/M/1 queue, on each processor (0 where rho <= 1 - q).
-  double wait_quantile = 0.0;
-  // Queueing-aware planning ranks its candidate plans by the requests expected to miss their SLO
-  // as if every stage took this many times its (calibrated) latency: the serving calibration's
-  // factors moved by up to 0.2 between runs, and a plan that loads a processor to 0.9 at the
-  // factors measured is overloaded at factors 15% higher.
-  double rank_slowdown = 1.2;
-  std::uint64_t seed = 0;
+  WorkloadOptions workload;  // how requests arrive (runtime/workload.h)
+  PlanningOptions planning;  // how each phase is planned (runtime/planning_options.h)
+  // The executor's: the real pipeline's, of which the virtual executor takes the admission bound,
+  // attempts and queue order.
   PipelineOptions pipeline;
   // Test and demo hook, not a serving option: a processor that fails every stage it starts from a
   // time on (ms since the episode's start), injected as a failing-stage wrapper around the
@@ -113,10 +94,10 @@ class Server {
 
   // The plan of every phase of `episode` under `planner`, on all processors (no requests run).
   std::vector<plan::Plan> PlanPhases(const plan::Planner& planner, const Episode& episode,
-                                     const ServeOptions& options) const;
+                                     const PlanningOptions& options) const;
   // Loads every stage those plans use (under the cache's budget, hottest plans first).
   int Warm(const plan::Planner& planner, const std::vector<Episode>& episodes,
-           const ServeOptions& options);
+           const PlanningOptions& options);
   // Makes `planner`'s plan of every phase of `episodes` (the SLO configurations the device
   // expects) before serving and keeps it (docs/runtime.md, "Plans made ahead"): RunEpisode under
   // the same planner and planning options then installs the kept plan when a phase whose tasks
@@ -124,7 +105,7 @@ class Server {
   // other phase, and every re-plan after a fault, is planned when it comes. Returns the number of
   // distinct plans kept. Not to be called while an episode runs.
   int PlanAhead(const plan::Planner& planner, const std::vector<Episode>& episodes,
-                const ServeOptions& options);
+                const PlanningOptions& options);
 
   EpisodeReport RunEpisode(const plan::Planner& planner, const Episode& episode,
                            const ServeOptions& options);
@@ -145,7 +126,7 @@ class Server {
 // Returns the number of distinct plans added.
 int PlanAheadInto(PlanBook& book, const std::vector<ServedTask>& tasks, int num_processors,
                   const plan::Planner& planner, const std::vector<Episode>& episodes,
-                  const ServeOptions& options);
+                  const PlanningOptions& options);
 
 // The cost of handing a request to processor q's worker when that worker is idle, as the runtime
 // pays it: the wake-up of a sleeping thread (on a virtual machine, of an idle virtual CPU), which

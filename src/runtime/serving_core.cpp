@@ -33,7 +33,7 @@ std::vector<std::optional<TaskRoute>> RoutesWithLatency(const PhasePlan& phase,
 }
 
 ServingCore::ServingCore(std::vector<ServedTask> tasks, Executor& executor, ServingClock& clock,
-                         const plan::Planner& planner, ServeOptions options, PlanBook* ahead)
+                         const plan::Planner& planner, PlanningOptions options, PlanBook* ahead)
     : executor_(executor),
       clock_(clock),
       planner_(planner),
@@ -41,6 +41,7 @@ ServingCore::ServingCore(std::vector<ServedTask> tasks, Executor& executor, Serv
       ahead_(ahead),
       tasks_(std::move(tasks)),
       slos_(tasks_.size()) {
+  CheckPlanningOptions(options_);
   executor_.OnProcessorFailed([this](int, const std::string&) {
     // On a worker thread (or the virtual clock's event): an exception must not escape. The core
     // then routes nothing (requests are dropped, parked ones fail) and fault_error() has it.
@@ -140,7 +141,7 @@ int ServingCore::PlanAhead(const std::vector<std::vector<plan::Slo>>& configurat
                 options_, restricted);
     std::lock_guard lock(mutex_);
     const std::size_t before = ahead_->size();
-    ahead_->Add(planner_.Name(), present, slos, options_, std::move(phase));
+    ahead_->Add(planner_.Name(), tasks, present, slos, options_, std::move(phase));
     added += static_cast<int>(ahead_->size() - before);
   }
   return added;
@@ -172,7 +173,7 @@ std::unique_ptr<BackgroundWork> ServingCore::Replan(double since_ms) {
 const PhasePlan* ServingCore::PlannedAhead(const std::vector<int>& present) const {
   if (ahead_ == nullptr || !AllAlive(executor_.Alive()))
     return nullptr;
-  return ahead_->Find(planner_.Name(), present, slos_, options_);
+  return ahead_->Find(planner_.Name(), tasks_, present, slos_, options_);
 }
 
 void ServingCore::PlanAndInstall(double since_ms) {

@@ -19,6 +19,7 @@
 #include "plan/planner.h"
 #include "runtime/executor.h"
 #include "runtime/phase_planning.h"
+#include "runtime/planning_options.h"
 #include "runtime/serving.h"
 #include "runtime/serving_clock.h"
 
@@ -35,9 +36,10 @@ struct InstalledPlan {
 class ServingCore {
  public:
   // `ahead` (may be null) holds plans made ahead; it must outlive the core, as must the executor,
-  // the clock and the planner. Sets the executor's fault callback.
+  // the clock and the planner. Sets the executor's fault callback. Each task is weighed by its
+  // rate_per_s. UsageError on planning options out of range (CheckPlanningOptions).
   ServingCore(std::vector<ServedTask> tasks, Executor& executor, ServingClock& clock,
-              const plan::Planner& planner, ServeOptions options, PlanBook* ahead);
+              const plan::Planner& planner, PlanningOptions options, PlanBook* ahead);
   ~ServingCore();
   ServingCore(const ServingCore&) = delete;
   ServingCore& operator=(const ServingCore&) = delete;
@@ -84,7 +86,7 @@ class ServingCore {
   Executor& executor_;
   ServingClock& clock_;
   const plan::Planner& planner_;
-  const ServeOptions options_;
+  const PlanningOptions options_;
   PlanBook* ahead_;      // read and added to under mutex_
   std::mutex planning_;  // one background plan at a time
   mutable std::mutex mutex_;

@@ -43,6 +43,15 @@ std::vector<std::vector<int>> ArrivalOrders(int num_tasks, int count, std::uint6
 enum class ArrivalKind { kClosedLoop, kPoisson };
 std::string ToString(ArrivalKind kind);  // "closed", "poisson"
 
+// How an episode's requests arrive: the episode driver's options (runtime/episode_driver.h). A
+// task's Poisson rate is its own (ServedTask::rate_per_s), which the planner weighs its load by.
+struct WorkloadOptions {
+  ArrivalKind arrivals = ArrivalKind::kPoisson;
+  double phase_s = 2.0;        // how long each phase admits requests
+  int closed_loop_window = 4;  // requests each present task keeps in flight, closed loop
+  std::uint64_t seed = 0;      // arrivals and samples (runtime/phase_planning.h, Mix)
+};
+
 // Exponential inter-arrival gaps of a Poisson process; one per task, seeded per task.
 class PoissonArrivals {
  public:

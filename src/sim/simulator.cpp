@@ -81,7 +81,7 @@ Simulator::~Simulator() = default;
 
 std::vector<plan::Plan> Simulator::PlanPhases(const plan::Planner& planner,
                                               const runtime::Episode& episode,
-                                              const runtime::ServeOptions& options) const {
+                                              const runtime::PlanningOptions& options) const {
   std::vector<plan::Plan> plans;
   for (runtime::PhasePlan& phase : runtime::PlanEpisode(
            served_, static_cast<int>(processors_.size()), planner, episode, options))
@@ -90,13 +90,13 @@ std::vector<plan::Plan> Simulator::PlanPhases(const plan::Planner& planner,
 }
 
 int Simulator::Warm(const plan::Planner& planner, const std::vector<runtime::Episode>& episodes,
-                    const runtime::ServeOptions& options) {
+                    const runtime::PlanningOptions& options) {
   return cache_->Preload(runtime::KeysOfEpisodes(served_, static_cast<int>(processors_.size()),
                                                  planner, episodes, options));
 }
 
 int Simulator::PreloadHottest(const std::vector<runtime::Episode>& episodes,
-                              const runtime::ServeOptions& options) {
+                              const runtime::PlanningOptions& options) {
   const auto hotness =
       runtime::HotnessOfEpisodes(served_, static_cast<int>(processors_.size()), episodes, options);
   cache_->SetHotness(preload::ScoresOf(hotness));
@@ -111,7 +111,7 @@ preload::StageCacheStats Simulator::CacheStats() const {
 
 int Simulator::PlanAhead(const plan::Planner& planner,
                          const std::vector<runtime::Episode>& episodes,
-                         const runtime::ServeOptions& options) {
+                         const runtime::PlanningOptions& options) {
   return runtime::PlanAheadInto(*plans_ahead_, served_, static_cast<int>(processors_.size()),
                                 planner, episodes, options);
 }
@@ -148,10 +148,13 @@ runtime::EpisodeReport Simulator::RunEpisode(const plan::Planner& planner,
   std::vector<std::int64_t> set_sizes;
   for (const SimTask& t : tasks_)
     set_sizes.push_back(t.num_samples);
-  const runtime::EpisodeSeams seams{executor, clock,
+  const runtime::EpisodeSeams seams{executor,
+                                    clock,
                                     [](int, std::int64_t) { return runtime::RequestInput{}; },
-                                    set_sizes, plans_ahead_.get()};
-  return runtime::DriveEpisode(served_, seams, planner, episode, serve);
+                                    set_sizes,
+                                    plans_ahead_.get(),
+                                    0};
+  return runtime::DriveEpisode(served_, seams, planner, episode, serve.workload, serve.planning);
 }
 
 }  // namespace sparseloom::sim

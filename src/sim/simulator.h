@@ -53,19 +53,19 @@ class Simulator {
 
   // As runtime::Server::PlanPhases: the plan of every phase of `episode` (no requests run).
   std::vector<plan::Plan> PlanPhases(const plan::Planner& planner, const runtime::Episode& episode,
-                                     const runtime::ServeOptions& options) const;
+                                     const runtime::PlanningOptions& options) const;
   // As runtime::Server::Warm: makes resident every stage `planner`'s plans for `episodes` use
   // (those that fit the budget). Returns how many were loaded.
   int Warm(const plan::Planner& planner, const std::vector<runtime::Episode>& episodes,
-           const runtime::ServeOptions& options);
+           const runtime::PlanningOptions& options);
   // As `sparseloom run` with a budget: hotness from SparseLoom's plans of every phase of every
   // episode, set as the cache's eviction order, and the hottest stages that fit preloaded.
   int PreloadHottest(const std::vector<runtime::Episode>& episodes,
-                     const runtime::ServeOptions& options);
+                     const runtime::PlanningOptions& options);
 
   // As runtime::Server::PlanAhead: RunEpisode then installs the kept plan of a matching phase.
   int PlanAhead(const plan::Planner& planner, const std::vector<runtime::Episode>& episodes,
-                const runtime::ServeOptions& options);
+                const runtime::PlanningOptions& options);
 
   runtime::EpisodeReport RunEpisode(const plan::Planner& planner, const runtime::Episode& episode,
                                     const SimOptions& options);

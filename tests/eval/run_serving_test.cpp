@@ -32,8 +32,8 @@ class Recorder final : public ServeObserver {
 
 runtime::ServeOptions Serve() {
   runtime::ServeOptions serve;
-  serve.phase_s = 0.2;
-  serve.seed = 5;
+  serve.workload.phase_s = 0.2;
+  serve.workload.seed = 5;
   return serve;
 }
 
@@ -107,10 +107,10 @@ TEST(ServeEveryPlanner, ClosedLoopChecksThroughputAndABudgetPreloadsInsteadOfWar
   RunServing serving(in, engine, /*simulate=*/true);
   serving.SetCacheBudget(serving.full_set_bytes() / 2);
   runtime::ServeOptions serve = Serve();
-  serve.arrivals = runtime::ArrivalKind::kClosedLoop;
+  serve.workload.arrivals = runtime::ArrivalKind::kClosedLoop;
   serving.Start(serve, SPARSELOOM_DEVICES_DIR "/host.json");
   const Workload w = RunWorkload(in.file, serving.profiles(), 0, 1, 5);
-  const RunServing::Preloaded preloaded = serving.PreloadHottest(w.episodes, serve);
+  const RunServing::Preloaded preloaded = serving.PreloadHottest(w.episodes, serve.planning);
   EXPECT_GT(preloaded.stages, 0);
   EXPECT_LE(preloaded.resident_bytes, serving.cache_budget());
   const auto planners = TwoPlanners();

@@ -146,7 +146,7 @@ TEST(MakeWorkbench, ThePlatformsRatesAndStorage) {
   platform.rate_scale = 2.0;
   platform.storage.read_bytes_per_s = 1e9;
   runtime::ServeOptions serve;
-  serve.phase_s = 0.5;
+  serve.workload.phase_s = 0.5;
   const Workbench w = MakeWorkbench(platform, in.profiles, tasks, serve);
   ASSERT_EQ(w.tasks.size(), 2u);
   EXPECT_DOUBLE_EQ(w.tasks[1].rate_per_s, 40.0);
@@ -154,7 +154,7 @@ TEST(MakeWorkbench, ThePlatformsRatesAndStorage) {
   EXPECT_EQ(w.tasks[1].num_samples, 300);
   EXPECT_EQ(w.served[1].profile, &in.profiles[1]);
   EXPECT_EQ(w.served[1].inputs, nullptr);
-  EXPECT_DOUBLE_EQ(w.options.serve.phase_s, 0.5);
+  EXPECT_DOUBLE_EQ(w.options.serve.workload.phase_s, 0.5);
   EXPECT_DOUBLE_EQ(w.options.storage.read_bytes_per_s, 1e9);
 }
 
@@ -169,7 +169,7 @@ TEST(CountViolations, EveryPlannerOnTheSameSimulatedEpisodes) {
   Platform platform;
   platform.processors = {"p0", "p1"};
   runtime::ServeOptions serve;
-  serve.phase_s = 0.2;
+  serve.workload.phase_s = 0.2;
   const Workbench w = MakeWorkbench(platform, in.profiles, tasks, serve);
   runtime::Episode episode;
   episode.name = "slo0-order0";

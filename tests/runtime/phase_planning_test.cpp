@@ -49,7 +49,7 @@ TEST(EntryWaits, FollowCobhamsFormulaWithTasksRankedByDeadline) {
   request.tasks.push_back({"loose", loose, {0.0, 20.0}, 100.0, {}});
   plan::Plan plan;
   plan.tasks = {OnProcessor("tight", 0), OnProcessor("loose", 0)};
-  const std::vector<std::vector<double>> waits = EntryWaits(plan, request, ServeOptions{});
+  const std::vector<std::vector<double>> waits = EntryWaits(plan, request, PlanningOptions{});
   ASSERT_EQ(waits.size(), 2u);
   EXPECT_NEAR(waits[0][0], 0.25 / ((1.0 - 0.0) * (1.0 - 0.1)), 1e-9);  // only the residual
   EXPECT_NEAR(waits[1][0], 0.25 / ((1.0 - 0.1) * (1.0 - 0.3)), 1e-9);  // and the tight load
@@ -57,13 +57,13 @@ TEST(EntryWaits, FollowCobhamsFormulaWithTasksRankedByDeadline) {
 
   // Same deadlines share one queue: both wait R / (1 - 0.3).
   request.tasks[0].slo.max_latency_ms = 20.0;
-  const std::vector<std::vector<double>> shared = EntryWaits(plan, request, ServeOptions{});
+  const std::vector<std::vector<double>> shared = EntryWaits(plan, request, PlanningOptions{});
   EXPECT_NEAR(shared[0][0], 0.25 / 0.7, 1e-9);
   EXPECT_NEAR(shared[1][0], 0.25 / 0.7, 1e-9);
 
   // A processor loaded to 0.95 or more has no finite wait.
   request.tasks[1].rate_per_s = 500.0;  // rho 0.1 + 1.0
-  EXPECT_GE(EntryWaits(plan, request, ServeOptions{})[0][0], 1e6);
+  EXPECT_GE(EntryWaits(plan, request, PlanningOptions{})[0][0], 1e6);
 }
 
 TEST(EntryWaits, AProcessorATaskDoesNotUseStillHasTheWaitOfOthersThere) {
@@ -75,7 +75,7 @@ TEST(EntryWaits, AProcessorATaskDoesNotUseStillHasTheWaitOfOthersThere) {
   request.tasks.push_back({"b", b, {0.0, 30.0}, 100.0, {}});
   plan::Plan plan;
   plan.tasks = {OnProcessor("a", 0), OnProcessor("b", 1)};
-  const std::vector<std::vector<double>> waits = EntryWaits(plan, request, ServeOptions{});
+  const std::vector<std::vector<double>> waits = EntryWaits(plan, request, PlanningOptions{});
   EXPECT_NEAR(waits[0][0], 1000.0 * 100.0 * 0.001 * 0.001 / 2.0 / 0.9, 1e-9);
   EXPECT_NEAR(waits[0][1], 1000.0 * 100.0 * 0.003 * 0.003 / 2.0, 1e-9);  // b's residual, a ahead
   EXPECT_GT(waits[0][1], waits[0][0]) << "joining b's processor costs a more than its own";
@@ -104,7 +104,7 @@ TEST(EntryWaits, StagesRunBackToBackOnAProcessorAreStretchedByTighterLoadArrivin
   runs.variant_of_stage = {0, 0, 0, 0};
   runs.placement = {0, 0, 1, 0};
   plan.tasks = {OnProcessor("tight", 0), runs};
-  const std::vector<std::vector<double>> waits = EntryWaits(plan, request, ServeOptions{});
+  const std::vector<std::vector<double>> waits = EntryWaits(plan, request, PlanningOptions{});
   // Cobham on cpu0: R = (200 x 0.001^2 + 3 x 10 x 0.002^2) / 2 s; loose waits R / (0.8 x 0.74).
   const double r0 = (200.0 * 1e-6 + 30.0 * 4e-6) / 2.0;
   const double cobham = 1000.0 * r0 / (0.8 * (1.0 - 0.2 - 0.06));
@@ -144,7 +144,7 @@ TEST(PlanFor, ReportsLatencyWithTheWaitsOfThePlansOwnLoad) {
   const std::vector<plan::Slo> slos = {{0.0, 1.0}, {0.0, 30.0}, {0.0, 30.0}};
   const auto planner = plan::MakeSparseLoomPlanner();
   std::vector<plan::TaskProfile> restricted;
-  const ServeOptions options;
+  const PlanningOptions options;
   const PhasePlan phase =
       PlanFor(tasks, {0, 1, 2}, slos, {true, true}, *planner, options, restricted);
   ASSERT_EQ(phase.plan.tasks.size(), 3u);
@@ -172,71 +172,73 @@ int PolicyOfThisThread() {
   return policy;
 }
 
-TEST(PlanBook, FindsAPlanOnlyForItsPlannerTasksSlosAndPlanningOptions) {
+TEST(PlanBook, FindsAPlanOnlyForItsPlannerTasksSlosRatesAndPlanningOptions) {
   PhasePlan kept;
   kept.plan.planner = "A";
   kept.task_of_plan_task = {2, 0};
+  const std::vector<ServedTask> tasks = {
+      {"a", nullptr, nullptr, 10.0}, {"b", nullptr, nullptr, 20.0}, {"c", nullptr, nullptr, 30.0}};
   const std::vector<plan::Slo> slos = {{0.5, 10.0}, {0.6, 20.0}, {0.7, 30.0}};
-  const ServeOptions options;
+  const PlanningOptions options;
   PlanBook book;
-  book.Add("A", {2, 0}, slos, options, kept);
+  book.Add("A", tasks, {2, 0}, slos, options, kept);
   ASSERT_EQ(book.size(), 1u);
-  const PhasePlan* found = book.Find("A", {2, 0}, slos, options);
+  const PhasePlan* found = book.Find("A", tasks, {2, 0}, slos, options);
   ASSERT_NE(found, nullptr);
   EXPECT_EQ(found->task_of_plan_task, kept.task_of_plan_task);
 
-  // A task absent from the phase may have any SLO.
+  // A task absent from the phase may have any SLO and rate.
   std::vector<plan::Slo> absent_changed = slos;
   absent_changed[1].max_latency_ms = 99.0;
-  EXPECT_NE(book.Find("A", {2, 0}, absent_changed, options), nullptr);
+  EXPECT_NE(book.Find("A", tasks, {2, 0}, absent_changed, options), nullptr);
+  std::vector<ServedTask> absent_faster = tasks;
+  absent_faster[1].rate_per_s = 99.0;
+  EXPECT_NE(book.Find("A", absent_faster, {2, 0}, slos, options), nullptr);
 
-  EXPECT_EQ(book.Find("B", {2, 0}, slos, options), nullptr);  // another planner
-  EXPECT_EQ(book.Find("A", {0, 2}, slos, options), nullptr);  // another arrival order
-  EXPECT_EQ(book.Find("A", {2}, slos, options), nullptr);     // other tasks present
+  EXPECT_EQ(book.Find("B", tasks, {2, 0}, slos, options), nullptr);  // another planner
+  EXPECT_EQ(book.Find("A", tasks, {0, 2}, slos, options), nullptr);  // another arrival order
+  EXPECT_EQ(book.Find("A", tasks, {2}, slos, options), nullptr);     // other tasks present
   for (int field = 0; field < 2; ++field) {
     std::vector<plan::Slo> other = slos;
     (field == 0 ? other[0].min_accuracy : other[2].max_latency_ms) += 1e-9;
-    EXPECT_EQ(book.Find("A", {2, 0}, other, options), nullptr) << "SLO field " << field;
+    EXPECT_EQ(book.Find("A", tasks, {2, 0}, other, options), nullptr) << "SLO field " << field;
   }
-  // Every serving option PlanFor reads.
-  for (int field = 0; field < 7; ++field) {
-    ServeOptions other = options;
+  // A present task's rate: the planner's load weight.
+  std::vector<ServedTask> faster = tasks;
+  faster[2].rate_per_s *= 2.0;
+  EXPECT_EQ(book.Find("A", faster, {2, 0}, slos, options), nullptr);
+  // Every planning option PlanFor reads.
+  for (int field = 0; field < 6; ++field) {
+    PlanningOptions other = options;
     switch (field) {
       case 0:
-        other.rate_scale = 2.0;
-        break;
-      case 1:
         other.memory_budget_bytes = 1000;
         break;
-      case 2:
+      case 1:
         other.placements = plan::PlacementSpace::kOrders;
         break;
-      case 3:
+      case 2:
         other.latency_headroom = 1.5;
         break;
-      case 4:
+      case 3:
         other.queueing_aware = false;
         break;
-      case 5:
+      case 4:
         other.wait_quantile = 0.9;
         break;
       default:
         other.rank_slowdown = 1.0;
         break;
     }
-    EXPECT_EQ(book.Find("A", {2, 0}, slos, other), nullptr) << "option " << field;
+    EXPECT_EQ(book.Find("A", tasks, {2, 0}, slos, other), nullptr) << "option " << field;
   }
-  // What PlanFor does not read does not matter.
-  ServeOptions serving_only = options;
-  serving_only.phase_s = 7.0;
-  serving_only.seed = 3;
-  EXPECT_NE(book.Find("A", {2, 0}, slos, serving_only), nullptr);
 
   // Adding the same key again replaces the plan.
   kept.task_of_plan_task = {7, 7};
-  book.Add("A", {2, 0}, slos, options, kept);
+  book.Add("A", tasks, {2, 0}, slos, options, kept);
   EXPECT_EQ(book.size(), 1u);
-  EXPECT_EQ(book.Find("A", {2, 0}, slos, options)->task_of_plan_task, (std::vector<int>{7, 7}));
+  EXPECT_EQ(book.Find("A", tasks, {2, 0}, slos, options)->task_of_plan_task,
+            (std::vector<int>{7, 7}));
 }
 
 TEST(ScopedRealtimePriority, RaisesWhilePermittedAndRestoresAfter) {

@@ -51,7 +51,7 @@ struct World {
         planner(plan::MakeSparseLoomPlanner()),
         core({ServedTask{"a", &profiles[0], nullptr, 50.0},
               ServedTask{"b", &profiles[1], nullptr, 50.0}},
-             executor, clock, *planner, ServeOptions{}, nullptr) {}
+             executor, clock, *planner, PlanningOptions{}, nullptr) {}
 
   StageCostModel Cost() {
     StageCostModel cost;

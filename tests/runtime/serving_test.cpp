@@ -218,8 +218,8 @@ TEST(ServingTest, EachArrivalStartsAPhasePlannedForTheTasksPresent) {
   const auto planner = plan::MakeSparseLoomPlanner();
   const Episode episode = InOrder(served, {2, 0, 1});
   ServeOptions options;
-  options.phase_s = 0.15;
-  options.seed = 7;
+  options.workload.phase_s = 0.15;
+  options.workload.seed = 7;
   options.pipeline.max_in_flight = 100'000;  // no drops: every request runs its phase's route
   EpisodeReport report;
   WithinSeconds(30, [&] { report = served.server.RunEpisode(*planner, episode, options); });
@@ -273,7 +273,8 @@ TEST(ServingTest, EachArrivalStartsAPhasePlannedForTheTasksPresent) {
   EXPECT_EQ(tasks_seen, (std::set<int>{0, 1, 2}));
 
   // PlanPhases gives the same plans without serving.
-  const std::vector<plan::Plan> plans = served.server.PlanPhases(*planner, episode, options);
+  const std::vector<plan::Plan> plans =
+      served.server.PlanPhases(*planner, episode, options.planning);
   ASSERT_EQ(plans.size(), 3u);
   for (std::size_t i = 0; i < 3; ++i) {
     ASSERT_EQ(plans[i].tasks.size(), i + 1);
@@ -291,8 +292,8 @@ TEST(ServingStress, PoissonAtHighRatesAccountsForEveryRequest) {
   Served served(3, 1500.0, 0, 0us);
   const auto planner = plan::MakeSparseLoomPlanner();
   ServeOptions options;
-  options.phase_s = 0.35;
-  options.seed = 11;
+  options.workload.phase_s = 0.35;
+  options.workload.seed = 11;
   std::vector<EpisodeReport> reports;
   WithinSeconds(60, [&] {
     for (const std::vector<int>& order : {std::vector<int>{0, 1, 2}, std::vector<int>{1, 2, 0}})
@@ -310,9 +311,9 @@ TEST(ServingStress, ClosedLoopAccountsForEveryRequest) {
   Served served(3, 1.0, 0, 20us);
   const auto planner = plan::MakeSparseLoomPlanner();
   ServeOptions options;
-  options.arrivals = ArrivalKind::kClosedLoop;
-  options.closed_loop_window = 8;
-  options.phase_s = 0.25;
+  options.workload.arrivals = ArrivalKind::kClosedLoop;
+  options.workload.closed_loop_window = 8;
+  options.workload.phase_s = 0.25;
   options.pipeline.max_in_flight = 16;
   std::vector<EpisodeReport> reports;
   WithinSeconds(60, [&] {
@@ -332,7 +333,7 @@ TEST(ServingStress, ClosedLoopAccountsForEveryRequest) {
     for (const RequestRecord& r : report.records)
       completed[static_cast<std::size_t>(r.task)] += r.outcome == Outcome::kCompleted;
     for (std::int64_t c : completed)
-      EXPECT_GT(c, options.closed_loop_window);
+      EXPECT_GT(c, options.workload.closed_loop_window);
     std::printf("closed loop: %lld requests\n", static_cast<long long>(report.counters.submitted));
   }
   ExpectSummariesAddUp(reports, served.server.tasks());
@@ -343,14 +344,14 @@ TEST(ServingStress, FaultsAtPhaseBoundariesNeverLoseARequest) {
   Served served(3, 2000.0, 0, 0us);
   const auto planner = plan::MakeSparseLoomPlanner();
   ServeOptions options;
-  options.phase_s = 0.03;
+  options.workload.phase_s = 0.03;
   options.pipeline.max_in_flight = 100'000;
   options.fault.processor = 0;
   std::vector<EpisodeReport> reports;
   WithinSeconds(120, [&] {
     for (int e = 0; e < 24; ++e) {
       options.fault.after_ms = 30.0 * (1 + e % 2) + 0.05 * (e / 2);
-      options.seed = static_cast<std::uint64_t>(e);
+      options.workload.seed = static_cast<std::uint64_t>(e);
       reports.push_back(served.server.RunEpisode(*planner, InOrder(served, {0, 1, 2}), options));
     }
   });
@@ -370,8 +371,8 @@ TEST(ServingTest, FaultReplansOntoTheSurvivingProcessor) {
   Served served(3, 400.0);
   const auto planner = plan::MakeSparseLoomPlanner();
   ServeOptions options;
-  options.phase_s = 0.2;
-  options.seed = 3;
+  options.workload.phase_s = 0.2;
+  options.workload.seed = 3;
   options.pipeline.max_in_flight = 100'000;
   options.fault.processor = 0;
   options.fault.after_ms = 60.0;  // in the first phase, whose plan runs on p0
@@ -436,7 +437,7 @@ TEST(ServingTest, FaultWhileAPhaseIsPlannedIsReplannedAgain) {
   Served served(2, 150.0, 0, 5ms);
   const SlowPlanner planner(30ms);
   ServeOptions options;
-  options.phase_s = 0.1;
+  options.workload.phase_s = 0.1;
   options.pipeline.max_in_flight = 100'000;
   options.fault.processor = 0;
   options.fault.after_ms = 115.0;
@@ -459,9 +460,9 @@ TEST(ServingTest, TasksPresentKeepFlowingWhileTheNextPhaseIsPlanned) {
   Served served(2, 200.0);
   const SlowPlanner planner(40ms);
   ServeOptions options;
-  options.phase_s = 0.2;
-  options.latency_headroom = 1.0;
-  options.queueing_aware = false;
+  options.workload.phase_s = 0.2;
+  options.planning.latency_headroom = 1.0;
+  options.planning.queueing_aware = false;
   options.pipeline.max_in_flight = 100'000;
   EpisodeReport report;
   WithinSeconds(60, [&] {
@@ -509,21 +510,22 @@ TEST(ServingTest, PhasesPlannedAheadStartOnTheKeptPlanAndOthersArePlannedWhenThe
   Served served(2, 200.0);
   const CountingPlanner planner;
   ServeOptions options;
-  options.phase_s = 0.1;
-  options.latency_headroom = 1.0;  // one Solve a plan
-  options.queueing_aware = false;
+  options.workload.phase_s = 0.1;
+  options.planning.latency_headroom = 1.0;  // one Solve a plan
+  options.planning.queueing_aware = false;
   options.pipeline.max_in_flight = 100'000;
   const Episode expected = InOrder(served, {0, 1}, "expected");
   Episode unexpected = InOrder(served, {0, 1}, "unexpected");
   unexpected.slos[1].max_latency_ms = 5'000.0;  // phase 0 as expected, phase 1 not
 
-  EXPECT_EQ(served.server.PlanAhead(planner, {expected}, options), 2);
-  EXPECT_EQ(served.server.PlanAhead(planner, {expected}, options), 0);  // kept already
-  const std::vector<plan::Plan> planned = served.server.PlanPhases(planner, expected, options);
+  EXPECT_EQ(served.server.PlanAhead(planner, {expected}, options.planning), 2);
+  EXPECT_EQ(served.server.PlanAhead(planner, {expected}, options.planning), 0);  // kept already
+  const std::vector<plan::Plan> planned =
+      served.server.PlanPhases(planner, expected, options.planning);
   planner.solves = 0;
   EpisodeReport ahead, other, faster;
   ServeOptions faster_options = options;
-  faster_options.rate_scale = 2.0;  // plans for other rates are not the kept ones
+  faster_options.planning.rank_slowdown = 1.5;  // plans for other options are not the kept ones
   WithinSeconds(60, [&] {
     ahead = served.server.RunEpisode(planner, expected, options);
     EXPECT_EQ(planner.solves, 0);
@@ -555,14 +557,14 @@ TEST(ServingTest, AFaultReplansOnlineEvenWithPlansMadeAhead) {
   Served served(2, 400.0);
   const CountingPlanner planner;
   ServeOptions options;
-  options.phase_s = 0.1;
-  options.latency_headroom = 1.0;
-  options.queueing_aware = false;
+  options.workload.phase_s = 0.1;
+  options.planning.latency_headroom = 1.0;
+  options.planning.queueing_aware = false;
   options.pipeline.max_in_flight = 100'000;
   options.fault.processor = 0;
   options.fault.after_ms = 50.0;  // in phase 0, whose plan runs on p0 (the faster)
   const Episode episode = InOrder(served, {0, 1});
-  ASSERT_EQ(served.server.PlanAhead(planner, {episode}, options), 2);
+  ASSERT_EQ(served.server.PlanAhead(planner, {episode}, options.planning), 2);
   planner.solves = 0;
   EpisodeReport report;
   WithinSeconds(60, [&] { report = served.server.RunEpisode(planner, episode, options); });
@@ -581,8 +583,8 @@ TEST(ServingTest, PlacementOrdersFallBackToAnyMappingWhenTooFewProcessorsAreLeft
   Served served(2, 300.0);
   const auto planner = plan::MakeSparseLoomPlanner();
   ServeOptions options;
-  options.phase_s = 0.1;
-  options.placements = plan::PlacementSpace::kOrders;
+  options.workload.phase_s = 0.1;
+  options.planning.placements = plan::PlacementSpace::kOrders;
   options.pipeline.max_in_flight = 100'000;
   options.fault.processor = 0;
   options.fault.after_ms = 30.0;
@@ -621,7 +623,7 @@ TEST(ServingTest, ReplanThatFailsAfterAFaultEndsTheEpisodeWithItsError) {
   Served served(2, 300.0);
   const TwoProcessorPlanner planner;
   ServeOptions options;
-  options.phase_s = 0.1;
+  options.workload.phase_s = 0.1;
   options.fault.processor = 0;
   options.fault.after_ms = 30.0;
   WithinSeconds(30, [&] {
@@ -641,10 +643,10 @@ TEST(ServingTest, CacheSmallerThanThePlansStaysWithinItsBudget) {
   const auto planner = plan::MakeSparseLoomPlanner();
   const Episode episode = InOrder(served, {0, 1, 2});
   ServeOptions options;
-  options.phase_s = 0.15;
+  options.workload.phase_s = 0.15;
   options.pipeline.max_in_flight = 100'000;
   std::set<preload::StageKey> planned;
-  for (const plan::Plan& p : served.server.PlanPhases(*planner, episode, options)) {
+  for (const plan::Plan& p : served.server.PlanPhases(*planner, episode, options.planning)) {
     std::vector<int> task_of(p.tasks.size());
     for (std::size_t i = 0; i < p.tasks.size(); ++i)
       task_of[i] = static_cast<int>(i);  // order 0, 1, 2: plan task i is task i
@@ -656,7 +658,7 @@ TEST(ServingTest, CacheSmallerThanThePlansStaysWithinItsBudget) {
   int warmed = 0;
   EpisodeReport report;
   WithinSeconds(60, [&] {
-    warmed = served.server.Warm(*planner, {episode}, options);
+    warmed = served.server.Warm(*planner, {episode}, options.planning);
     report = served.server.RunEpisode(*planner, episode, options);
   });
   EXPECT_EQ(warmed, 3) << "preloads what fits without evicting";
@@ -696,14 +698,14 @@ TEST(ServingTest, SameSeedGivesEveryPlannerTheSameRequests) {
   const auto baseline = plan::MakeBaselinePlanner(plan::Baseline::kSvAoNp);
   const Episode episode = InOrder(served, {1, 2, 0}, "same-workload");
   ServeOptions options;
-  options.phase_s = 0.2;
-  options.seed = 42;
+  options.workload.phase_s = 0.2;
+  options.workload.seed = 42;
   options.pipeline.max_in_flight = 100'000;
   EpisodeReport a, b, c;
   WithinSeconds(60, [&] {
     a = served.server.RunEpisode(*sparseloom, episode, options);
     b = served.server.RunEpisode(*baseline, episode, options);
-    options.seed = 43;
+    options.workload.seed = 43;
     c = served.server.RunEpisode(*sparseloom, episode, options);
   });
   ExpectAccounted(a);
@@ -891,7 +893,7 @@ TEST(ServingTest, InvalidEpisodesAreUsageErrors) {
   Served served(3);
   const auto planner = plan::MakeSparseLoomPlanner();
   ServeOptions options;
-  options.phase_s = 0.01;
+  options.workload.phase_s = 0.01;
   const std::vector<Episode> bad = {
       Episode{"two-slos", {{0.5, 100.0}, {0.5, 100.0}}, {0, 1, 2}},
       Episode{"four-slos", std::vector<plan::Slo>(4, {0.5, 100.0}), {0, 1, 2}},
@@ -909,22 +911,23 @@ TEST(ServingTest, InvalidEpisodesAreUsageErrors) {
     for (const Episode& episode : bad) {
       EXPECT_THROW(served.server.RunEpisode(*planner, episode, options), UsageError)
           << episode.name << " order of " << episode.order.size();
-      EXPECT_THROW(served.server.PlanPhases(*planner, episode, options), UsageError)
+      EXPECT_THROW(served.server.PlanPhases(*planner, episode, options.planning), UsageError)
           << episode.name;
-      EXPECT_THROW(served.server.Warm(*planner, {episode}, options), UsageError) << episode.name;
+      EXPECT_THROW(served.server.Warm(*planner, {episode}, options.planning), UsageError)
+          << episode.name;
     }
     const Episode good = InOrder(served, {2, 1, 0});
     ServeOptions bad_options = options;
-    bad_options.phase_s = 0.0;
+    bad_options.workload.phase_s = 0.0;
     EXPECT_THROW(served.server.RunEpisode(*planner, good, bad_options), UsageError);
     bad_options = options;
-    bad_options.rate_scale = 0.0;
+    bad_options.planning.wait_quantile = 1.0;
     EXPECT_THROW(served.server.RunEpisode(*planner, good, bad_options), UsageError);
     bad_options = options;
-    bad_options.arrivals = ArrivalKind::kClosedLoop;
-    bad_options.closed_loop_window = 0;
+    bad_options.workload.arrivals = ArrivalKind::kClosedLoop;
+    bad_options.workload.closed_loop_window = 0;
     EXPECT_THROW(served.server.RunEpisode(*planner, good, bad_options), UsageError);
-    EXPECT_NO_THROW(served.server.PlanPhases(*planner, good, options));
+    EXPECT_NO_THROW(served.server.PlanPhases(*planner, good, options.planning));
   });
   EXPECT_EQ(served.stages.runs.load(), 0) << "nothing served";
 }

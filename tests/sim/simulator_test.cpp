@@ -80,8 +80,8 @@ struct World {
 
 SimOptions Options(double phase_s = 2.0) {
   SimOptions o;
-  o.serve.phase_s = phase_s;
-  o.serve.seed = 7;
+  o.serve.workload.phase_s = phase_s;
+  o.serve.workload.seed = 7;
   o.keep_stage_spans = true;
   return o;
 }
@@ -117,9 +117,9 @@ TEST(SimulatorTest, AnUnloadedRequestTakesItsPlannedLatency) {
   World world(1, 5.0);
   const auto planner = plan::MakeSparseLoomPlanner();
   SimOptions options = Options(20.0);
-  options.serve.latency_headroom = 1.0;
-  options.serve.queueing_aware = false;
-  world.sim->Warm(*planner, {world.Episode()}, options.serve);
+  options.serve.planning.latency_headroom = 1.0;
+  options.serve.planning.queueing_aware = false;
+  world.sim->Warm(*planner, {world.Episode()}, options.serve.planning);
   const runtime::EpisodeReport report = world.sim->RunEpisode(*planner, world.Episode(), options);
   ExpectEveryRequestAccounted(report);
   ASSERT_EQ(report.phases.size(), 1u);
@@ -265,15 +265,15 @@ TEST(SimulatorTest, AgreesWithTheRealServerOnASmallWorkload) {
   const auto planner = plan::MakeSparseLoomPlanner();
   SimOptions options = Options(1.5);
   const runtime::Episode episode = world.Episode(/*max_latency_ms=*/60.0);
-  server.Warm(*planner, {episode}, options.serve);
-  world.sim->Warm(*planner, {episode}, options.serve);
+  server.Warm(*planner, {episode}, options.serve.planning);
+  world.sim->Warm(*planner, {episode}, options.serve.planning);
   // Both ways through the one driver with both planning paths: the first phase's plan made ahead,
   // the second planned in the background when its task arrives.
   // (The expected configuration differs from the episode in the second task's SLO only.)
   runtime::Episode expected = episode;
   expected.slos[1].max_latency_ms += 1.0;
-  EXPECT_EQ(server.PlanAhead(*planner, {expected}, options.serve), 2);
-  EXPECT_EQ(world.sim->PlanAhead(*planner, {expected}, options.serve), 2);
+  EXPECT_EQ(server.PlanAhead(*planner, {expected}, options.serve.planning), 2);
+  EXPECT_EQ(world.sim->PlanAhead(*planner, {expected}, options.serve.planning), 2);
   const runtime::EpisodeReport real = server.RunEpisode(*planner, episode, options.serve);
   const runtime::EpisodeReport simulated = world.sim->RunEpisode(*planner, episode, options);
   for (const runtime::EpisodeReport* report : {&real, &simulated}) {
