@@ -77,6 +77,10 @@ struct RuntimeOptions {
   std::int64_t memory_budget_bytes = 0;  // resident stage weights; 0 = unlimited
   std::string planner = "sparseloom";    // or a baseline: "AV-P", "SV-AO-NP", ...
   int max_in_flight = 64;                // admission bound over all tasks
+  // How long a processor's worker polls its empty queue before it sleeps: a hand-over is taken at
+  // once instead of after a wake-up. 0 where the same cores must also run other threads (an HTTP
+  // server's on a device with as many cores as processors).
+  double worker_spin_us = 200.0;
 };
 
 struct TaskOptions {

@@ -78,6 +78,7 @@ struct Runtime::Impl {
   static runtime::PipelineOptions PipelineOptionsOf(const RuntimeOptions& o) {
     runtime::PipelineOptions p;
     p.max_in_flight = o.max_in_flight;
+    p.spin_us = o.worker_spin_us;
     p.keep_outputs = true;
     p.keep_records = false;  // each record is taken from OnDone: memory stays bounded
     return p;

@@ -18,6 +18,7 @@ struct LoadgenCommandOptions {
   std::string tasks;
   std::string arrivals = "poisson";
   std::string json;
+  double worker_spin_us = 200.0;
   serve::LoadOptions load;
 };
 
@@ -31,8 +32,10 @@ void RunLoadgen(const LoadgenCommandOptions& o) {
   std::unique_ptr<Runtime> runtime;
   std::unique_ptr<serve::LoadTarget> target;
   if (o.in_process) {
-    runtime = std::make_unique<Runtime>(RuntimeOptions{
-        .processors = tasks.processors, .memory_budget_bytes = tasks.memory_budget_bytes});
+    runtime =
+        std::make_unique<Runtime>(RuntimeOptions{.processors = tasks.processors,
+                                                 .memory_budget_bytes = tasks.memory_budget_bytes,
+                                                 .worker_spin_us = o.worker_spin_us});
     target = serve::InProcessTarget(*runtime, tasks);
   } else {
     target = serve::HttpTarget(o.url);
@@ -85,6 +88,10 @@ void AddLoadgenCommand(CLI::App& app) {
       ->check(CLI::Range(1, 1024));
   c->add_option("--seed", o->load.seed, "Arrivals and samples, as `sparseloom run --seed`")
       ->capture_default_str();
+  c->add_option("--worker-spin-us", o->worker_spin_us,
+                "With --in-process: the runtime's worker polling (as `serve --worker-spin-us`)")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 100000.0));
   c->add_option("--json", o->json, "Also write the report as JSON to this file");
   c->callback([o] {
     if (o->url.empty() && !o->in_process)

@@ -63,6 +63,11 @@ void AddServeCommand(CLI::App& app) {
                 "Requests admitted at once over all models; more are answered 503 at once")
       ->capture_default_str()
       ->check(CLI::Range(1, 65536));
+  c->add_option("--worker-spin-us", o->server.worker_spin_us,
+                "How long a processor's worker polls its empty queue before sleeping (0: at once, "
+                "leaving the cores to the server's threads)")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 100000.0));
   c->add_option("--planner", o->server.planner,
                 "sparseloom, or a baseline: SV-AO-NP, SV-AO-P, SV-LO-NP, SV-LO-P, AV-NP, AV-P")
       ->capture_default_str();

@@ -175,7 +175,8 @@ ServerState::ServerState(const plan::TaskFile& file, ServerOptions o, std::ostre
       runtime(RuntimeOptions{.processors = deployment.processors,
                              .memory_budget_bytes = deployment.memory_budget_bytes,
                              .planner = options.planner,
-                             .max_in_flight = options.max_in_flight}),
+                             .max_in_flight = options.max_in_flight,
+                             .worker_spin_us = options.worker_spin_us}),
       log(out) {
   if (!options.control_token_file.empty())
     token = ControlToken::FromFile(options.control_token_file);

@@ -26,6 +26,9 @@ struct ServerOptions {
   std::size_t max_body_bytes = 8 << 20;
   int max_connections = 32;  // connections served at once; more wait to be accepted
   int max_in_flight = 64;    // the runtime's admission bound over all models
+  // RuntimeOptions::worker_spin_us. 0: the server's own threads (HTTP, parsing, answers) run on
+  // the processors' cores too, and a polling worker would keep them off a core.
+  double worker_spin_us = 0.0;
   std::string planner = "sparseloom";
 };
 
