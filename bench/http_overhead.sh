@@ -9,6 +9,7 @@
 #   [SPIN_US=0] bench/http_overhead.sh SPARSELOOM TASK_FILE|TEST_ZOOS [SECONDS (5)] [ROUNDS (3)] [WINDOW (4)]
 # With the test zoos' folder it profiles them and serves both at 100 requests/s, 20 ms.
 set -euo pipefail
+source "$(cd "$(dirname "$0")" && pwd)/../scripts/serve_helpers.sh"
 bin=$1 tasks=$2 seconds=${3:-5} rounds=${4:-3} window=${5:-4}
 spin=${SPIN_US:-0}  # the workers' polling, the same on both sides (serve --worker-spin-us)
 python=${SPARSELOOM_PYTHON:-/usr/bin/python3}
@@ -16,29 +17,14 @@ tmp=$(mktemp -d)
 server=""
 trap '[ -n "$server" ] && kill "$server" 2>/dev/null; rm -rf "$tmp"' EXIT
 
-if [ -d "$tasks" ]; then  # the test zoos (tiny_cnn, tiny_transformer): profile them first
-  zoos=$tasks tasks=$tmp/tasks.json
-  "$bin" profile "$zoos/tiny_cnn" "$zoos/tiny_transformer" --out "$tmp/profiles" \
-    --budget-minutes 0 --stage-runs 5 --chain-runs 1 --processors cpu0:0:1,cpu1:1:1 \
-    >"$tmp/profile.log" 2>&1 || { cat "$tmp/profile.log"; exit 1; }
-  cat >"$tasks" <<EOF
-{"version": 1, "processors": "cpu0:0:1,cpu1:1:1", "profile_dir": "profiles",
- "tasks": [
-   {"name": "image", "zoo": "$zoos/tiny_cnn", "min_accuracy": 0.0, "max_latency_ms": 20,
-    "rate_per_s": 100},
-   {"name": "text", "zoo": "$zoos/tiny_transformer", "min_accuracy": 0.0, "max_latency_ms": 20,
-    "rate_per_s": 100}]}
-EOF
+if [ -d "$tasks" ]; then  # the test zoos: profile them first
+  profile_test_zoos "$bin" "$tasks" 20 100
+  tasks=$tmp/tasks.json
 fi
 
 "$bin" serve --tasks "$tasks" --port 0 --worker-spin-us "$spin" >"$tmp/server.log" 2>&1 &
 server=$!
-for _ in $(seq 600); do
-  grep -q "listening on" "$tmp/server.log" && break
-  kill -0 "$server" 2>/dev/null || { cat "$tmp/server.log"; exit 1; }
-  sleep 0.2
-done
-url=$(grep -o "http://127.0.0.1:[0-9]*" "$tmp/server.log" | head -1)
+url=$(server_url "$server" "$tmp/server.log")
 
 run() {  # NAME TARGET-OPTION... LOADGEN-OPTIONS...
   local name=$1

@@ -127,32 +127,32 @@ void AddControlRoutes(httplib::Server& http, ServerState& state) {
       index.push_back(IndexEntry(state, spec));
     res.set_content(index.dump(), "application/json");
   });
-  http.Post(repository + "/load", [&state](const httplib::Request& req, httplib::Response& res) {
-    if (!Allowed(state, req, res))
-      return;
-    const std::string name = req.matches[1];
-    const plan::TaskSpec* spec = state.Spec(name);
-    if (!spec)
-      return Error(res, 404, "unknown model '" + name + "' (not in the deployment's task file)");
-    std::lock_guard change(state.change_mutex);
-    if (!state.runtime.Task(name))
-      state.Load(*spec);
-    res.set_content(IndexEntry(state, *spec).dump(), "application/json");
-  });
-  http.Post(repository + "/unload", [&state](const httplib::Request& req, httplib::Response& res) {
-    if (!Allowed(state, req, res))
-      return;
-    const std::string name = req.matches[1];
-    const plan::TaskSpec* spec = state.Spec(name);
-    if (!spec)
-      return Error(res, 404, "unknown model '" + name + "' (not in the deployment's task file)");
-    std::lock_guard change(state.change_mutex);
-    if (state.runtime.Task(name)) {
-      state.runtime.RemoveTask(name).get();
-      state.Log("unloaded " + name);
-    }
-    res.set_content(IndexEntry(state, *spec).dump(), "application/json");
-  });
+  // Load and unload: the deployment's model, changed under the change lock, answered with its
+  // index entry.
+  const auto repository_change = [&state](void (*change)(ServerState&, const plan::TaskSpec&)) {
+    return [&state, change](const httplib::Request& req, httplib::Response& res) {
+      if (!Allowed(state, req, res))
+        return;
+      const std::string name = req.matches[1];
+      const plan::TaskSpec* spec = state.Spec(name);
+      if (!spec)
+        return Error(res, 404, "unknown model '" + name + "' (not in the deployment's task file)");
+      std::lock_guard lock(state.change_mutex);
+      change(state, *spec);
+      res.set_content(IndexEntry(state, *spec).dump(), "application/json");
+    };
+  };
+  http.Post(repository + "/load", repository_change([](ServerState& s, const plan::TaskSpec& spec) {
+              if (!s.runtime.Task(spec.name))
+                s.Load(spec);
+            }));
+  http.Post(repository + "/unload",
+            repository_change([](ServerState& s, const plan::TaskSpec& spec) {
+              if (s.runtime.Task(spec.name)) {
+                s.runtime.RemoveTask(spec.name).get();
+                s.Log("unloaded " + spec.name);
+              }
+            }));
   http.Post(repository + "/slo", [&state](const httplib::Request& req, httplib::Response& res) {
     if (!Allowed(state, req, res))
       return;

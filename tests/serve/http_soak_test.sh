@@ -8,6 +8,7 @@
 # With a zoo folder (the test zoos: tiny_cnn, tiny_transformer) it profiles them first.
 set -euo pipefail
 bin=$1 input=$2 seconds=${3:-12}
+source "$(cd "$(dirname "$0")" && pwd)/../../scripts/serve_helpers.sh"
 python=${SPARSELOOM_PYTHON:-/usr/bin/python3}
 tmp=$(mktemp -d)
 server=""
@@ -19,31 +20,15 @@ trap cleanup EXIT
 fail() { echo "FAIL: $*"; [ -f "$tmp/server.log" ] && tail -20 "$tmp/server.log"; exit 1; }
 
 if [ -d "$input" ]; then
-  "$bin" profile "$input/tiny_cnn" "$input/tiny_transformer" --out "$tmp/profiles" \
-    --budget-minutes 0 --stage-runs 5 --chain-runs 1 --processors cpu0:0:1,cpu1:1:1 \
-    >"$tmp/profile.log" 2>&1 || { cat "$tmp/profile.log"; exit 1; }
+  profile_test_zoos "$bin" "$input" 20 100
   tasks=$tmp/tasks.json
-  cat >"$tasks" <<EOF
-{"version": 1, "processors": "cpu0:0:1,cpu1:1:1", "profile_dir": "profiles",
- "tasks": [
-   {"name": "image", "zoo": "$input/tiny_cnn", "min_accuracy": 0.0, "max_latency_ms": 20,
-    "rate_per_s": 100},
-   {"name": "text", "zoo": "$input/tiny_transformer", "min_accuracy": 0.0, "max_latency_ms": 20,
-    "rate_per_s": 100}]}
-EOF
 else
   tasks=$input
 fi
 
 "$bin" serve --tasks "$tasks" --port 0 --max-in-flight 16 >"$tmp/server.log" 2>&1 &
 server=$!
-for _ in $(seq 600); do
-  grep -q "listening on" "$tmp/server.log" && break
-  kill -0 "$server" 2>/dev/null || fail "the server exited"
-  sleep 0.2
-done
-url=$(grep -o "http://127.0.0.1:[0-9]*" "$tmp/server.log" | head -1)
-[ -n "$url" ] || fail "no 'listening on' line"
+url=$(server_url "$server" "$tmp/server.log") || fail "no 'listening on' line"
 
 # What the server sustains: closed loop, then Poisson at twice that (split by the tasks' rates).
 "$bin" loadgen --url "$url" --tasks "$tasks" --arrivals closed --window 4 --seconds 3 \

@@ -5,6 +5,7 @@
 # control, metrics), then SIGTERM: exit 0 once the accepted requests are answered.
 set -euo pipefail
 bin=$1 zoos=$2 here=$(cd "$(dirname "$0")" && pwd)
+source "$here/../../scripts/serve_helpers.sh"
 python=${SPARSELOOM_PYTHON:-/usr/bin/python3}
 tmp=$(mktemp -d)
 server=""
@@ -15,17 +16,7 @@ cleanup() {
 trap cleanup EXIT
 fail() { echo "FAIL: $*"; [ -f "$tmp/server.log" ] && tail -20 "$tmp/server.log"; exit 1; }
 
-"$bin" profile "$zoos/tiny_cnn" "$zoos/tiny_transformer" --out "$tmp/profiles" --budget-minutes 0 \
-  --stage-runs 5 --chain-runs 1 --processors cpu0:0:1,cpu1:1:1 >"$tmp/profile.log" 2>&1 ||
-  { cat "$tmp/profile.log"; exit 1; }
-cat >"$tmp/tasks.json" <<EOF
-{"version": 1, "processors": "cpu0:0:1,cpu1:1:1", "profile_dir": "profiles",
- "tasks": [
-   {"name": "image", "zoo": "$zoos/tiny_cnn", "min_accuracy": 0.0, "max_latency_ms": 1000,
-    "rate_per_s": 20},
-   {"name": "text", "zoo": "$zoos/tiny_transformer", "min_accuracy": 0.0, "max_latency_ms": 1000,
-    "rate_per_s": 20}]}
-EOF
+profile_test_zoos "$bin" "$zoos" 1000 20
 printf 'test-token-%s\n' "$RANDOM$RANDOM" >"$tmp/token"
 chmod 600 "$tmp/token"
 
@@ -37,13 +28,7 @@ grep -q "does not exist" "$tmp/err.log" || fail "missing token file: $(cat "$tmp
 "$bin" serve --tasks "$tmp/tasks.json" --port 0 --control-token-file "$tmp/token" \
   --max-body-mb 1 >"$tmp/server.log" 2>&1 &
 server=$!
-for _ in $(seq 300); do
-  grep -q "listening on" "$tmp/server.log" && break
-  kill -0 "$server" 2>/dev/null || fail "the server exited"
-  sleep 0.2
-done
-url=$(grep -o "http://127.0.0.1:[0-9]*" "$tmp/server.log" | head -1)
-[ -n "$url" ] || fail "no 'listening on' line"
+url=$(server_url "$server" "$tmp/server.log") || fail "no 'listening on' line"
 grep -q "test-token" "$tmp/server.log" && fail "the token was logged"
 
 # curl, JSON.
