@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Builds and runs every test that does not need libtorch (the planner, preloader, request flow,
-# profiler tables, parsers, device profiles, cost model and simulator) under a sanitizer, in its own build
-# folder: build-asan (AddressSanitizer + UndefinedBehaviorSanitizer) or build-tsan
-# (ThreadSanitizer). Any report fails the run. docs/reliability.md.
+# profiler tables, parsers, device profiles, cost model, simulator, the inference protocol) under
+# a sanitizer, in its own build folder: build-asan (AddressSanitizer + UndefinedBehaviorSanitizer)
+# or build-tsan (ThreadSanitizer). Any report fails the run. docs/reliability.md.
 # Usage: scripts/sanitize.sh asan|tsan [SUMMARY_FILE]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,7 +15,7 @@ case $kind in
 esac
 build=build-$kind
 tests=(unit_tests plan_tests profile_tests preload_tests runtime_tests sim_tests simulator_tests
-  device_task_profile_tests eval_tests)
+  device_task_profile_tests eval_tests serve_tests)
 start=$SECONDS
 mkdir -p "$build"
 if [ ! -f "$build/build.ninja" ]; then
