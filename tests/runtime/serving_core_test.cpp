@@ -174,6 +174,24 @@ TEST(ServingCoreTest, ADeadlineThePlanCannotMeetIsRefusedAtOnce) {
   EXPECT_LE(records[1].end_ms, loose.deadline_ms);
 }
 
+TEST(ServingCoreTest, AnAccuracyBoundThePlanCannotMeetIsRefusedAtOnce) {
+  World w;
+  w.core.Join(0, plan::Slo{0.8, 1000.0})->Wait();
+  AdmitOptions strict;
+  strict.min_accuracy = 0.999;  // above every variant of the test profile
+  EXPECT_FALSE(w.SubmitAt(0, 10.0, strict));
+  AdmitOptions modest;
+  modest.min_accuracy = 0.5;
+  EXPECT_TRUE(w.SubmitAt(0, 10.0, modest));
+  const std::vector<RequestRecord> records = w.Finish();
+  ASSERT_EQ(records.size(), 2u);
+  EXPECT_EQ(records[0].outcome, Outcome::kDropped);
+  EXPECT_NE(records[0].reason.find("accuracy cannot be met"), std::string::npos)
+      << records[0].reason;
+  EXPECT_EQ(records[0].end_ms, 10.0);
+  EXPECT_EQ(records[1].outcome, Outcome::kCompleted);
+}
+
 TEST(ServingCoreTest, AHigherPriorityOvertakesTheQueue) {
   World w;
   w.core.Join(0, plan::Slo{0.8, 1000.0})->Wait();
