@@ -2,12 +2,14 @@
 
 #include <unistd.h>
 #include <algorithm>
+#include <cerrno>
 #include <cmath>
+#include <cstdio>
 #include <fstream>
-#include <sstream>
 #include <system_error>
 
 #include "common/error.h"
+#include "common/files.h"
 
 namespace sparseloom {
 
@@ -15,15 +17,95 @@ JsonField::JsonField(std::shared_ptr<const std::string> file, const nlohmann::js
                      std::string path)
     : file_(std::move(file)), value_(value), path_(std::move(path)) {}
 
-JsonField JsonField::ParseFile(const std::filesystem::path& file, nlohmann::json& storage) {
+namespace {
+
+struct FileCloser {
+  void operator()(std::FILE* f) const { std::fclose(f); }
+};
+
+// At most `max_bytes` of the file: the size is checked before reading and again while reading (a
+// file that grows meanwhile), so an oversized file never gets into memory.
+std::string ReadBounded(const std::filesystem::path& file, const JsonLimits& limits) {
+  std::unique_ptr<std::FILE, FileCloser> f(OpenForReading(file, "a readable JSON file"));
+  auto too_big = [&](const std::string& got) {
+    return InputError(file.string(), "",
+                      "a " + limits.kind + " of at most " + ByteCount(limits.max_bytes), got);
+  };
+  std::error_code ec;
+  const std::uintmax_t size = std::filesystem::file_size(file, ec);
+  if (!ec && size > limits.max_bytes)
+    throw too_big(ByteCount(size));
+  std::string text;
+  text.resize(static_cast<std::size_t>(ec ? 0 : size) + 1);  // one more byte: growth shows
+  std::size_t used = 0;
+  while (true) {
+    if (used == text.size()) {
+      if (text.size() > limits.max_bytes)
+        throw too_big("more than that");
+      text.resize(std::min<std::size_t>(2 * text.size() + 4096, limits.max_bytes + 1));
+    }
+    const std::size_t n = std::fread(text.data() + used, 1, text.size() - used, f.get());
+    used += n;
+    if (n == 0) {
+      if (std::ferror(f.get()))
+        throw InputError(file.string(), "", "a readable JSON file", ErrnoText(errno));
+      break;
+    }
+  }
+  if (used > limits.max_bytes)
+    throw too_big("more than that");
+  text.resize(used);
+  return text;
+}
+
+// One pass over the text, outside strings, before nlohmann builds anything: a file of 50 MB of
+// '[' took 2.1 GB as a document before its rejection.
+void CheckShape(const std::string& text, const std::string& file, const JsonLimits& limits) {
+  int depth = 0;
+  std::size_t containers = 0;
+  bool in_string = false;
+  bool escaped = false;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (in_string) {
+      if (escaped)
+        escaped = false;
+      else if (c == '\\')
+        escaped = true;
+      else if (c == '"')
+        in_string = false;
+      continue;
+    }
+    if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      if (++depth > limits.max_depth) {
+        throw InputError(file, "",
+                         "JSON nested at most " + std::to_string(limits.max_depth) + " deep (a " +
+                             limits.kind + ")",
+                         "deeper at byte " + std::to_string(i + 1));
+      }
+      if (++containers > limits.max_containers) {
+        throw InputError(file, "",
+                         "at most " + std::to_string(limits.max_containers) +
+                             " arrays and objects (a " + limits.kind + ")",
+                         "more by byte " + std::to_string(i + 1));
+      }
+    } else if ((c == ']' || c == '}') && depth > 0) {
+      --depth;
+    }
+  }
+}
+
+}  // namespace
+
+JsonField JsonField::ParseFile(const std::filesystem::path& file, nlohmann::json& storage,
+                               const JsonLimits& limits) {
   auto name = std::make_shared<const std::string>(file.string());
-  std::ifstream in(file, std::ios::binary);
-  if (!in)
-    throw InputError(*name, "", "a readable JSON file", "cannot open it");
-  std::stringstream buffer;
-  buffer << in.rdbuf();
+  const std::string text = ReadBounded(file, limits);
+  CheckShape(text, *name, limits);
   try {
-    storage = nlohmann::json::parse(buffer.str());
+    storage = nlohmann::json::parse(text);
   } catch (const nlohmann::json::exception& e) {
     // parse_error, and out_of_range for numbers such as 1e999 that no double holds.
     throw InputError(*name, "", "valid JSON", e.what());
@@ -64,6 +146,22 @@ JsonField JsonField::At(const std::string& key) const {
   if (it == value_->end())
     throw InputError(*file_, child, "a value", "field is missing");
   return JsonField(file_, &*it, child);
+}
+
+void JsonField::RejectUnknownKeys(const std::vector<std::string>& known) const {
+  if (!value_->is_object())
+    Fail("an object");
+  for (const auto& [key, value] : value_->items()) {
+    if (std::find(known.begin(), known.end(), key) != known.end())
+      continue;
+    std::vector<std::string> sorted = known;
+    std::sort(sorted.begin(), sorted.end());
+    std::string list;
+    for (const std::string& k : sorted)
+      list += (list.empty() ? "" : ", ") + k;
+    throw InputError(*file_, path_.empty() ? key : path_ + "." + key,
+                     "one of the known fields (" + list + ")", "an unknown field");
+  }
 }
 
 bool JsonField::Has(const std::string& key) const {

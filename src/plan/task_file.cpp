@@ -80,8 +80,14 @@ TaskSpec ParseTask(const JsonField& f, const std::filesystem::path& folder,
                                                 "a zoo directory (relative to the task "
                                                 "file's folder or absolute)"));
   std::error_code ec;
-  if (!std::filesystem::is_directory(task.zoo_dir, ec))
-    zoo.Fail("an existing zoo directory", "no such directory: " + task.zoo_dir.string());
+  const auto status = std::filesystem::status(task.zoo_dir, ec);
+  if (status.type() != std::filesystem::file_type::directory) {
+    zoo.Fail("an existing zoo directory",
+             (status.type() == std::filesystem::file_type::not_found ? "no such directory: "
+              : status.type() == std::filesystem::file_type::regular ? "a file, not a directory: "
+                                                                     : "not a directory: ") +
+                 task.zoo_dir.string());
+  }
 
   task.profile_dir = default_profile_dir;
   if (f.Has("profile_dir"))
@@ -100,7 +106,9 @@ TaskSpec ParseTask(const JsonField& f, const std::filesystem::path& folder,
 
 TaskFile LoadTaskFile(const std::filesystem::path& file) {
   nlohmann::json storage;
-  const JsonField root = JsonField::ParseFile(file, storage);
+  JsonLimits limits;  // about 150 bytes per task
+  limits.kind = "task file";
+  const JsonField root = JsonField::ParseFile(file, storage, limits);
   RejectUnknownKeys(root, kTopLevelKeys);
   const std::filesystem::path folder = file.parent_path().empty() ? "." : file.parent_path();
 

@@ -247,7 +247,10 @@ void SavePerformanceTable(const PerformanceTable& t, const std::filesystem::path
 
 PerformanceTable LoadPerformanceTable(const std::filesystem::path& file) {
   nlohmann::json storage;
-  const JsonField root = JsonField::ParseFile(file, storage);
+  JsonLimits limits;
+  limits.kind = "performance table";
+  limits.max_bytes = kMaxTableBytes;
+  const JsonField root = JsonField::ParseFile(file, storage, limits);
   if (root.At("format").String() != "sparseloom-performance-table")
     root.At("format").Fail("\"sparseloom-performance-table\"");
   if (root.At("version").Int() != kTableVersion)

@@ -75,7 +75,9 @@ void CheckNames(const ProcessorSetup& setup, const std::string& source) {
 
 ProcessorSetup ParseFile(const std::filesystem::path& file) {
   nlohmann::json storage;
-  const JsonField root = JsonField::ParseFile(file, storage);
+  JsonLimits limits;  // a few hundred bytes per processor
+  limits.kind = "processor file";
+  const JsonField root = JsonField::ParseFile(file, storage, limits);
   const JsonField list = root.At("processors");
   ProcessorSetup setup;
   for (std::size_t i = 0; i < list.Size(); ++i) {

@@ -323,7 +323,9 @@ std::vector<std::string> DeviceProfile::ProcessorNames(bool include_optional) co
 
 DeviceProfile LoadDeviceProfile(const std::filesystem::path& file) {
   nlohmann::json storage;
-  const JsonField root = JsonField::ParseFile(file, storage);
+  JsonLimits limits;  // the shipped profiles are 8-14 KB
+  limits.kind = "device profile";
+  const JsonField root = JsonField::ParseFile(file, storage, limits);
   RejectUnknownKeys(root, kTopKeys);
   DeviceProfile d;
   d.file = file;

@@ -5,7 +5,10 @@
 
 #include <gtest/gtest.h>
 
+#include <cerrno>
+
 #include "common/error.h"
+#include "common/files.h"
 
 namespace sparseloom {
 namespace {
@@ -70,6 +73,55 @@ TEST(JsonField, NumbersNoDoubleHoldsAreInputErrors) {
   const auto huge = WriteTemp("huge.json", R"({"a": 1e999})");
   EXPECT_NE(ErrorOf([&] { JsonField::ParseFile(huge, storage); }).find("expected valid JSON"),
             std::string::npos);
+}
+
+TEST(JsonField, FilesBeyondTheLimitsAreRefusedBeforeParsing) {
+  nlohmann::json storage;
+  JsonLimits limits;
+  limits.kind = "test file";
+  limits.max_bytes = 100;
+  limits.max_depth = 3;
+  limits.max_containers = 4;
+  const auto big = WriteTemp("big.json", "[" + std::string(200, ' ') + "]");
+  EXPECT_EQ(ErrorOf([&] { JsonField::ParseFile(big, storage, limits); }),
+            big.string() + ": expected a test file of at most 100 bytes, got 202 bytes");
+  const auto deep = WriteTemp("deep.json", "[[[[]]]]");
+  EXPECT_EQ(ErrorOf([&] { JsonField::ParseFile(deep, storage, limits); }),
+            deep.string() +
+                ": expected JSON nested at most 3 deep (a test file), got deeper at "
+                "byte 4");
+  const auto many = WriteTemp("many.json", "[[],[],[],[]]");
+  EXPECT_EQ(ErrorOf([&] { JsonField::ParseFile(many, storage, limits); }),
+            many.string() +
+                ": expected at most 4 arrays and objects (a test file), got more by "
+                "byte 11");
+  // Brackets inside strings, escaped quotes included, are text, not nesting.
+  const auto text = WriteTemp("text.json", R"({"a": "[[[[\"{{{{", "b": [[1]]})");
+  EXPECT_EQ(JsonField::ParseFile(text, storage, limits).At("a").String(), "[[[[\"{{{{");
+}
+
+TEST(JsonField, SaysWhatIsThereInsteadOfAFile) {
+  nlohmann::json storage;
+  const auto dir = std::filesystem::temp_directory_path() / "sparseloom-json-dir.json";
+  std::filesystem::create_directories(dir);
+  EXPECT_EQ(ErrorOf([&] { JsonField::ParseFile(dir, storage); }),
+            dir.string() + ": expected a readable JSON file, got a directory");
+  EXPECT_EQ(ErrorOf([&] { JsonField::ParseFile("/nonexistent/x.json", storage); }),
+            "/nonexistent/x.json: expected a readable JSON file, got no such file");
+  EXPECT_EQ(ErrnoText(EACCES), "permission denied");
+  EXPECT_EQ(ByteCount(4 << 20), "4 MiB");
+  EXPECT_EQ(ByteCount(1048577), "1,048,577 bytes");
+}
+
+TEST(JsonField, RejectsUnknownKeysNamingThem) {
+  const auto file = WriteTemp("keys.json", R"({"a": 1, "bb": 2})");
+  nlohmann::json storage;
+  const JsonField root = JsonField::ParseFile(file, storage);
+  EXPECT_NO_THROW(root.RejectUnknownKeys({"bb", "a"}));
+  EXPECT_EQ(ErrorOf([&] {
+              root.RejectUnknownKeys({"c", "a"});
+            }),
+            file.string() + ": bb: expected one of the known fields (a, c), got an unknown field");
 }
 
 TEST(WriteFileAtomically, ReplacesTheFileWhole) {
