@@ -33,6 +33,9 @@ struct StageSignature {
 
 struct StageLoadOptions {
   std::filesystem::path file;
+  // The file's SHA-256 as the zoo manifest records it: the engine hashes the bytes it loads and
+  // refuses others (the file may have changed since the zoo was read). Empty: not checked.
+  std::string sha256;
   StageSignature signature;
   ProcessorConfig processor;
   int warmup_runs = 3;  // TorchScript's profiling executor is slow on the first runs
@@ -47,7 +50,9 @@ class LoadedStage {
 
   // Runs the stage on the calling thread with the processor's thread count.
   virtual Tensor Run(const Tensor& x, std::span<const Tensor> side_inputs) = 0;
-  // Bytes of weights (parameters, buffers, packed quantized weights) this stage keeps in memory.
+  // Bytes this stage keeps in memory: its weights (parameters, buffers, packed quantized weights)
+  // and what the inference library holds for it (code, execution plans). Measured when loaded
+  // (docs/runtime.md, "Resident bytes").
   virtual std::int64_t ResidentBytes() const = 0;
   virtual const std::filesystem::path& File() const = 0;
 };

@@ -1,16 +1,23 @@
 #include "engine/torchscript_engine.h"
 
+#include <malloc.h>
 #include <algorithm>
+#include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <iterator>
+#include <memory>
 #include <mutex>
 #include <unordered_set>
 
 #include <ATen/Parallel.h>
+#include <caffe2/serialize/read_adapter_interface.h>
 #include <torch/csrc/jit/serialization/pickle.h>
 #include <torch/script.h>
 
+#include "common/content_hash.h"
 #include "common/error.h"
+#include "common/files.h"
 
 namespace sparseloom::engine {
 namespace {
@@ -95,8 +102,12 @@ void UseThreads(int threads) {
 }
 
 // Sums tensor bytes reachable from an attribute, including quantized packed weights, which live
-// in custom-class objects rather than parameters. Storages are counted once.
-class ResidentBytesCounter {
+// in custom-class objects rather than parameters. Storages are counted once. What __getstate__
+// returns is kept alive until the count is done: its tensors may be temporaries (an unpacked
+// weight), and a freed temporary's storage address, reused by the next one, made every packed
+// weight after the first of a stage look "already counted" (an int8 stage's 232 KB of weights
+// reported as 76 KB).
+class TensorBytesCounter {
  public:
   void Visit(const c10::IValue& value) {
     if (value.isTensor()) {
@@ -117,7 +128,8 @@ class ResidentBytesCounter {
       if (object->type()->is_module())
         return;  // submodules are walked by named_attributes
       if (auto* getstate = object->type()->findMethod("__getstate__")) {
-        Visit((*getstate)({value}));
+        kept_.push_back((*getstate)({value}));
+        Visit(kept_.back());
       } else {
         for (const auto& slot : object->slots())
           Visit(slot);
@@ -128,18 +140,85 @@ class ResidentBytesCounter {
 
  private:
   std::unordered_set<const void*> seen_;
+  std::vector<c10::IValue> kept_;
   std::int64_t total_ = 0;
 };
+
+// Bytes the C allocator hands out now (in use in its arenas plus its mmapped blocks): libtorch's
+// tensors, TorchScript's graphs and plans and oneDNN's packed weights all come from it.
+std::int64_t AllocatedBytes() {
+  const struct mallinfo2 info = mallinfo2();
+  return static_cast<std::int64_t>(info.uordblks + info.hblkhd);
+}
+
+// Loads are measured one at a time, so that one load's allocations are not charged to another.
+std::mutex& LoadMutex() {
+  static std::mutex mutex;
+  return mutex;
+}
+
+struct FileCloser {
+  void operator()(std::FILE* f) const { std::fclose(f); }
+};
+
+// TorchScript's reader over bytes in memory, bounded like its file reader (a short read past the
+// end, not an overrun), so a truncated file gets the same "failed reading zip archive" message.
+class BytesReader final : public caffe2::serialize::ReadAdapterInterface {
+ public:
+  explicit BytesReader(std::string bytes) : bytes_(std::move(bytes)) {}
+  std::size_t size() const override { return bytes_.size(); }
+  std::size_t read(std::uint64_t pos, void* buf, std::size_t n, const char*) const override {
+    if (pos >= bytes_.size())
+      return 0;
+    n = std::min<std::size_t>(n, bytes_.size() - static_cast<std::size_t>(pos));
+    std::memcpy(buf, bytes_.data() + pos, n);
+    return n;
+  }
+
+ private:
+  std::string bytes_;
+};
+
+// The stage file's bytes, read once: hashed and deserialized from the same buffer, so the bytes
+// checked are the bytes loaded.
+std::string ReadStageFile(const std::filesystem::path& file) {
+  const std::string expected = "a readable TorchScript file";
+  std::unique_ptr<std::FILE, FileCloser> f(OpenForReading(file, expected));
+  std::string bytes;
+  std::error_code ec;
+  const auto size = std::filesystem::file_size(file, ec);
+  bytes.resize(ec ? 0 : static_cast<std::size_t>(size));
+  std::size_t used = std::fread(bytes.data(), 1, bytes.size(), f.get());
+  char more[65536];
+  while (true) {
+    const std::size_t n = std::fread(more, 1, sizeof more, f.get());
+    if (n == 0)
+      break;
+    bytes.resize(used);
+    bytes.append(more, n);
+    used += n;
+  }
+  if (std::ferror(f.get()))
+    throw InputError(file.string(), "stage file", expected, ErrnoText(errno));
+  bytes.resize(used);
+  return bytes;
+}
 
 class TorchStage final : public LoadedStage {
  public:
   TorchStage(torch::jit::Module module, std::filesystem::path file, int threads)
       : module_(std::move(module)), file_(std::move(file)), threads_(threads) {
-    ResidentBytesCounter counter;
+    TensorBytesCounter counter;
     for (const auto& attribute : module_.named_attributes(/*recurse=*/true)) {
       counter.Visit(attribute.value);
     }
-    resident_bytes_ = counter.total();
+    tensor_bytes_ = counter.total();
+    resident_bytes_ = tensor_bytes_;
+  }
+
+  // What loading and warming up the stage added to the allocator, at least its tensors' bytes.
+  void SetMeasuredBytes(std::int64_t measured) {
+    resident_bytes_ = std::max(tensor_bytes_, measured);
   }
 
   Tensor Run(const Tensor& x, std::span<const Tensor> side_inputs) override {
@@ -172,6 +251,7 @@ class TorchStage final : public LoadedStage {
   torch::jit::Module module_;
   std::filesystem::path file_;
   int threads_;
+  std::int64_t tensor_bytes_ = 0;
   std::int64_t resident_bytes_ = 0;
 };
 
@@ -217,16 +297,29 @@ TorchScriptEngine::TorchScriptEngine() {
 
 std::unique_ptr<LoadedStage> TorchScriptEngine::LoadStage(const StageLoadOptions& options) {
   const std::string file = options.file.string();
-  if (!std::filesystem::is_regular_file(options.file)) {
-    throw InputError(file, "stage file", "an existing TorchScript file", "no such file");
-  }
   UseThreads(options.processor.threads);
+  std::lock_guard<std::mutex> measuring(LoadMutex());
+  const std::int64_t allocated_before = AllocatedBytes();
   torch::jit::Module module;
-  try {
-    module = torch::jit::load(file);
-  } catch (const c10::Error& e) {
-    throw InputError(file, "stage file", "a TorchScript module saved by torch.jit.save",
-                     FirstLine(e.what()));
+  {
+    std::string bytes = ReadStageFile(options.file);
+    if (!options.sha256.empty()) {
+      const std::string actual = Sha256Hex(bytes);
+      if (actual != options.sha256) {
+        throw InputError(
+            file, "content",
+            "the SHA-256 the zoo manifest records (" + options.sha256.substr(0, 12) + "...)",
+            actual.substr(0, 12) +
+                "... (the file changed after the zoo was read: restore it or "
+                "rebuild the zoo)");
+      }
+    }
+    try {
+      module = torch::jit::load(std::make_shared<BytesReader>(std::move(bytes)));
+    } catch (const c10::Error& e) {
+      throw InputError(file, "stage file", "a TorchScript module saved by torch.jit.save",
+                       FirstLine(e.what()));
+    }
   }
   module.eval();
   CheckSchema(module, options);
@@ -262,6 +355,9 @@ std::unique_ptr<LoadedStage> TorchScriptEngine::LoadStage(const StageLoadOptions
   for (int i = 0; i < std::max(1, options.warmup_runs); ++i)
     probe(1);
   probe(2);
+  // Measured, not counted: what TorchScript and oneDNN keep besides the tensors (code, execution
+  // plans, packed copies of int8 weights) was most of a small stage's memory (docs/runtime.md).
+  stage->SetMeasuredBytes(AllocatedBytes() - allocated_before);
   return stage;
 }
 

@@ -17,13 +17,15 @@
 namespace sparseloom::profile {
 
 // Bumped whenever what the profiler measures or how it estimates changes: old tables go stale.
-inline constexpr const char* kProfilerVersion = "3";
+// 4: stage bytes are measured allocations (engine.h, ResidentBytes), not counted tensors.
+inline constexpr const char* kProfilerVersion = "4";
 inline constexpr int kTableVersion = 1;
 inline constexpr const char* kTableFile = "performance_table.json";
 
 // A table is about 30 bytes per stitched variant and placement (240 KB for 10 variants, 3 stages,
 // 2 processors); 64 MiB holds about 2 million of them (10 variants, 4 stages, 4 processors).
 inline constexpr std::uintmax_t kMaxTableBytes = std::uintmax_t{64} << 20;
+
 // Hex hash (64-bit FNV-1a) of the profiler version, the zoo manifest's bytes, every stage file's
 // path and size, and each processor's name, device, cores and threads. Not a security hash: it
 // tells a stale table from a fresh one.

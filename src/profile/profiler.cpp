@@ -161,8 +161,10 @@ double Profiler::MeasureLatencies(PerformanceTable& table, const std::vector<Cha
             const std::size_t i = next_input_++ % n;
             stage->Run(stage_inputs_[static_cast<std::size_t>(k)][i], side_inputs_[i]);
           }
-          if (p == 0)
-            table.stage_bytes[static_cast<std::size_t>(k * V() + v)] = stage->ResidentBytes();
+          // The smallest over the processors' copies: the first load of a stage shape or
+          // precision in the process also carries the library's one-time caches for it.
+          std::int64_t& bytes = table.stage_bytes[static_cast<std::size_t>(k * V() + v)];
+          bytes = p == 0 ? stage->ResidentBytes() : std::min(bytes, stage->ResidentBytes());
         });
         Report(phase, ++done, total);
       }

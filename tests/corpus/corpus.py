@@ -66,7 +66,7 @@ def write_table(zoo_name, out, processors=("cpu0:0:1", "cpu1:1:1"), key="0" * 16
         "format": "sparseloom-performance-table",
         "version": 1,
         "key": key,
-        "profiler_version": "3",
+        "profiler_version": "4",
         "task": manifest["task"],
         "zoo_dir": "zoos/" + zoo_name,
         "num_stages": k,
