@@ -53,11 +53,8 @@ int main(int argc, char** argv) {
   const profile::ProcessorSetup setup = profile::ParseProcessorSetup(kProcessors);
   preload::StageCache cache(
       preload::StageSource{[&](const preload::StageKey& key) {
-                             engine::StageLoadOptions load;
-                             load.file = z.variants[static_cast<std::size_t>(key.variant)]
-                                             .stages[static_cast<std::size_t>(key.stage)]
-                                             .file;
-                             load.signature = z.Signature(key.stage + 1);
+                             engine::StageLoadOptions load =
+                                 z.StageLoad(static_cast<std::size_t>(key.variant), key.stage + 1);
                              load.processor = setup[static_cast<std::size_t>(key.processor)];
                              return engine.LoadStage(load);
                            },

@@ -91,11 +91,8 @@ struct Runtime::Impl {
 
   std::unique_ptr<engine::LoadedStage> Load(const preload::StageKey& key) {
     const TaskEntry& task = Entry(key.task);
-    engine::StageLoadOptions load;
-    load.file = task.zoo.variants.at(static_cast<std::size_t>(key.variant))
-                    .stages.at(static_cast<std::size_t>(key.stage))
-                    .file;
-    load.signature = task.zoo.Signature(key.stage + 1);
+    engine::StageLoadOptions load =
+        task.zoo.StageLoad(static_cast<std::size_t>(key.variant), key.stage + 1);
     load.processor = setup.at(static_cast<std::size_t>(key.processor));
     return engine.LoadStage(load);
   }

@@ -1,5 +1,6 @@
 #include "cli/zoo_commands.h"
 
+#include <unistd.h>
 #include <iostream>
 #include <memory>
 
@@ -73,14 +74,26 @@ struct VerifyOptions {
   int threads = 1;
 };
 
-void RunVerify(const VerifyOptions& o) {
-  const zoo::Zoo z = zoo::LoadZoo(o.zoo);
+// Loads every stage file (progress on a terminal only, so that an error gets a line of its own and
+// a log no carriage returns), then checks every variant against the builder's outputs.
+void VerifyZoo(const zoo::Zoo& z, const VerifyOptions& o) {
   engine::TorchScriptEngine engine;
-  zoo::VerifyStageFiles(z, engine, [](int done, int total) {
-    std::cerr << "\rchecking stage files " << done << "/" << total << std::flush;
-    if (done == total)
+  const bool terminal = ::isatty(STDERR_FILENO) == 1;
+  bool line_open = false;
+  try {
+    zoo::VerifyStageFiles(z, engine, [&](int done, int total) {
+      if (!terminal)
+        return;
+      std::cerr << "\rchecking stage files " << done << "/" << total << std::flush;
+      line_open = done != total;
+      if (done == total)
+        std::cerr << "\n";
+    });
+  } catch (...) {
+    if (line_open)
       std::cerr << "\n";
-  });
+    throw;
+  }
   engine::ProcessorConfig processor;
   processor.threads = o.threads;
   runtime::ZooStages stages(z, engine, processor);
@@ -105,9 +118,33 @@ void RunVerify(const VerifyOptions& o) {
                      "fp32 variants reproduced within " + Fixed(o.tolerance, 7),
                      "a larger difference (see table)");
   }
+}
+
+void RunVerify(const VerifyOptions& o) {
+  const zoo::Zoo z = zoo::LoadZoo(o.zoo);
+  VerifyZoo(z, o);
   std::cout << "zoo ok: " << z.variants.size() * static_cast<std::size_t>(z.num_stages)
-            << " stage files match the manifest; fp32 variants match PyTorch within " << o.tolerance
-            << "\n";
+            << " stage files match the manifest and their SHA-256; fp32 variants match PyTorch "
+               "within "
+            << o.tolerance << "\n";
+}
+
+// For a zoo built before the builder recorded content hashes: the checks of `zoo verify` on the
+// files as they are, then their SHA-256 written into the manifest.
+void RunHash(const VerifyOptions& o) {
+  zoo::LoadZooOptions unchecked;
+  unchecked.check_content = false;
+  const zoo::Zoo z = zoo::LoadZoo(o.zoo, unchecked);
+  VerifyZoo(z, o);
+  zoo::RecordContentHashes(z.dir);
+  (void)zoo::LoadZoo(z.dir);  // what every command does from now on
+  std::cout << "recorded the SHA-256 of " << z.variants.size() * std::size_t(z.num_stages)
+            << " stage files, the validation and the reference set in " << z.manifest_file.string()
+            << " (the stage files load with the manifest's signatures; fp32 variants match "
+               "PyTorch within "
+            << o.tolerance
+            << "; reduced-precision variants are not checked against the builder's outputs, see "
+               "the table). Performance tables made before are stale: run sparseloom profile.\n";
 }
 
 struct EvalOptions {
@@ -190,8 +227,8 @@ void AddZooCommands(CLI::App& app) {
   auto verify = std::make_shared<VerifyOptions>();
   CLI::App* v = zoo_cmd->add_subcommand(
       "verify",
-      "Load every stage file to check it against the manifest, and check that each "
-      "variant run stage by stage reproduces the builder's PyTorch outputs");
+      "Load every stage file to check it against the manifest (signature and SHA-256), and "
+      "check that each variant run stage by stage reproduces the builder's PyTorch outputs");
   v->add_option("ZOO", verify->zoo, "zoo directory")->required();
   v->add_option("--tolerance", verify->tolerance, "max abs difference allowed for fp32 variants")
       ->capture_default_str();
@@ -199,6 +236,20 @@ void AddZooCommands(CLI::App& app) {
       ->capture_default_str()
       ->check(CLI::Range(1, 256));
   v->callback([verify] { RunVerify(*verify); });
+
+  auto hash = std::make_shared<VerifyOptions>();
+  CLI::App* h = zoo_cmd->add_subcommand(
+      "hash",
+      "Record the SHA-256 of every stage file, the validation and the reference set in the "
+      "manifest of a zoo built before the builder did, after the checks of `zoo verify` (every "
+      "command refuses a zoo without them, and a file whose content changed)");
+  h->add_option("ZOO", hash->zoo, "zoo directory")->required();
+  h->add_option("--tolerance", hash->tolerance, "max abs difference allowed for fp32 variants")
+      ->capture_default_str();
+  h->add_option("--threads", hash->threads, "intra-op threads")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 256));
+  h->callback([hash] { RunHash(*hash); });
 
   auto eval = std::make_shared<EvalOptions>();
   CLI::App* e = zoo_cmd->add_subcommand(

@@ -51,11 +51,8 @@ RunServing::RunServing(const Inputs& in, engine::Engine& engine, bool simulate, 
   }
   source_.load = [this](const preload::StageKey& key) {
     const zoo::Zoo& z = zoos_[static_cast<std::size_t>(key.task)];
-    engine::StageLoadOptions load;
-    load.file = z.variants[static_cast<std::size_t>(key.variant)]
-                    .stages[static_cast<std::size_t>(key.stage)]
-                    .file;
-    load.signature = z.Signature(key.stage + 1);
+    engine::StageLoadOptions load =
+        z.StageLoad(static_cast<std::size_t>(key.variant), key.stage + 1);
     load.processor = in_.setup[static_cast<std::size_t>(key.processor)];
     return engine_.LoadStage(load);
   };

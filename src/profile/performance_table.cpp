@@ -111,14 +111,13 @@ std::string ProfileKey(const zoo::Zoo& zoo, const ProcessorSetup& processors) {
   h.Add(ReadBytes(zoo.manifest_file));
   for (const auto& variant : zoo.variants) {
     for (const auto& stage : variant.stages) {
-      std::error_code ec;
-      const auto size = std::filesystem::file_size(stage.file, ec);
-      if (ec)
-        throw InputError(stage.file.string(), "", "a readable stage file", ec.message());
       h.Add(stage.file_field);
-      h.Add8(size);
+      h.Add8(static_cast<std::uint64_t>(stage.bytes));
+      h.Add(stage.sha256);
     }
   }
+  h.Add(zoo.validation_sha256);
+  h.Add(zoo.reference_sha256);
   for (const auto& p : processors) {
     h.Add(p.name);
     h.Add(p.device);

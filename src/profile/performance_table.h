@@ -27,8 +27,10 @@ inline constexpr const char* kTableFile = "performance_table.json";
 inline constexpr std::uintmax_t kMaxTableBytes = std::uintmax_t{64} << 20;
 
 // Hex hash (64-bit FNV-1a) of the profiler version, the zoo manifest's bytes, every stage file's
-// path and size, and each processor's name, device, cores and threads. Not a security hash: it
-// tells a stale table from a fresh one.
+// path and content hash (the SHA-256 the manifest records and LoadZoo checked), the validation and
+// reference sets' hashes, and each processor's name, device, cores and threads. Not a security
+// hash itself: it tells a stale table from a fresh one; the SHA-256s make a changed file a stale
+// table, not a fresh one.
 std::string ProfileKey(const zoo::Zoo& zoo, const ProcessorSetup& processors);
 
 // Expected error of an estimator, from k-fold cross-validation on the measured sample.

@@ -14,9 +14,7 @@ std::shared_ptr<engine::LoadedStage> ZooStages::Get(std::size_t variant, int sta
   auto it = loaded_.find(key);
   if (it != loaded_.end())
     return it->second;
-  engine::StageLoadOptions options;
-  options.file = zoo_.variants.at(variant).stages.at(static_cast<std::size_t>(stage - 1)).file;
-  options.signature = zoo_.Signature(stage);
+  engine::StageLoadOptions options = zoo_.StageLoad(variant, stage);
   options.processor = processor_;
   std::shared_ptr<engine::LoadedStage> loaded = engine_.LoadStage(options);
   loaded_.emplace(key, loaded);

@@ -7,6 +7,7 @@ breaks one of them without touching the original, `write_table` writes a perform
 """
 
 import contextlib
+import hashlib
 import json
 import os
 import pathlib
@@ -38,6 +39,25 @@ def replace_file(path, data):
     path = pathlib.Path(path)
     path.unlink()
     path.write_bytes(data)
+
+
+def replace_stage(entry, data):
+    """Replaces the file of a zoo copy's stage ENTRY (a manifest stage) with DATA and updates the
+    manifest's bytes and sha256 to match, as another tool that rewrote both would: what is then
+    checked is the engine's reading of the file, not its content hash."""
+    replace_file("zoo/" + entry["file"], data)
+    entry["bytes"] = len(data)
+    entry["sha256"] = hashlib.sha256(data).hexdigest()
+
+
+def flip_bytes(path, offset, count=1):
+    """Changes COUNT bytes of a (linked) file of a zoo copy in place at OFFSET (a negative offset
+    counts from the end): same size, other content."""
+    path = pathlib.Path(path)
+    data = bytearray(path.read_bytes())
+    for i in range(count):
+        data[offset + i] ^= 0xFF
+    replace_file(path, bytes(data))
 
 
 def stage(manifest, variant, k):

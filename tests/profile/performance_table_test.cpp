@@ -122,10 +122,16 @@ TEST(PerformanceTable, StaleKeyForcesReprofiling) {
   EXPECT_TRUE(LoadFreshTable(dir / kTableFile, key).has_value());
   EXPECT_FALSE(LoadFreshTable(dir / kTableFile, ProfileKey(z, TwoProcessors(2))).has_value());
 
-  // The zoo changes: a stage file is rebuilt with another size, or the manifest is edited.
-  std::ofstream(z.variants[1].stages[0].file) << "other weights";
-  EXPECT_NE(key, ProfileKey(z, TwoProcessors()));
-  EXPECT_FALSE(LoadFreshTable(dir / kTableFile, ProfileKey(z, TwoProcessors())).has_value());
+  // The zoo changes: a stage file is rebuilt (another content hash in the manifest, which LoadZoo
+  // checked against the file: a file changed behind the manifest is refused there), the
+  // validation set is replaced, or the manifest is edited.
+  zoo::Zoo rebuilt = z;
+  rebuilt.variants[1].stages[0].sha256 = std::string(64, 'a');
+  EXPECT_NE(key, ProfileKey(rebuilt, TwoProcessors()));
+  EXPECT_FALSE(LoadFreshTable(dir / kTableFile, ProfileKey(rebuilt, TwoProcessors())).has_value());
+  rebuilt = z;
+  rebuilt.validation_sha256 = std::string(64, 'b');
+  EXPECT_NE(key, ProfileKey(rebuilt, TwoProcessors()));
   const zoo::Zoo edited = ZooOnDisk(dir, R"({"task": "b"})");
   EXPECT_NE(key, ProfileKey(edited, TwoProcessors()));
   // No table yet: nothing to reuse, and no error.

@@ -5,8 +5,10 @@
 
 #include <gtest/gtest.h>
 
+#include "common/content_hash.h"
 #include "common/error.h"
 #include "engine/torchscript_engine.h"
+#include "runtime/stitched_chain.h"
 #include "support/test_zoos.h"
 
 namespace sparseloom::zoo {
@@ -28,6 +30,25 @@ std::string InputErrorOf(F&& f) {
 
 #define EXPECT_CONTAINS(haystack, needle) \
   EXPECT_NE(std::string(haystack).find(needle), std::string::npos) << (haystack)
+
+// Changes one byte of `file` in place (same size, other content).
+void FlipByte(const std::filesystem::path& file, std::uintmax_t offset) {
+  std::fstream f(file, std::ios::in | std::ios::out | std::ios::binary);
+  f.seekg(static_cast<std::streamoff>(offset));
+  const int c = f.get();
+  f.seekp(static_cast<std::streamoff>(offset));
+  f.put(static_cast<char>(c ^ 0xFF));
+}
+
+// Replaces a stage file of a copy and records its size and content hash, as a tool that rewrote
+// the manifest with it would: what is checked then is the engine's reading of the file.
+void ReplaceStage(nlohmann::json& stage, const std::filesystem::path& dir,
+                  const std::filesystem::path& with) {
+  const auto file = dir / stage["file"].get<std::string>();
+  std::filesystem::copy_file(with, file, std::filesystem::copy_options::overwrite_existing);
+  stage["bytes"] = std::filesystem::file_size(file);
+  stage["sha256"] = Sha256OfFile(file);
+}
 
 TEST(LoadZoo, ReadsTheTestZoos) {
   for (const char* name : {"tiny_cnn", "tiny_transformer"}) {
@@ -98,7 +119,74 @@ TEST(LoadZoo, MissingStageFile) {
   const std::string rel = copy.manifest()["variants"][3]["stages"][1]["file"];
   std::filesystem::remove(copy.dir() / rel);
   EXPECT_CONTAINS(InputErrorOf([&] { LoadZoo(copy.dir()); }),
-                  "zoo.json: variants[3].stages[1].file: expected an existing file");
+                  "zoo.json: variants[3].stages[1].file: expected an existing, readable file");
+}
+
+TEST(LoadZoo, AChangedByteInAnyFileIsRefusedNamingIt) {
+  ZooCopy copy("tiny_cnn", "flipped");
+  const Zoo z = LoadZoo(copy.dir());
+  std::vector<std::filesystem::path> files{z.validation_file, z.reference_file};
+  for (const auto& v : z.variants)
+    for (const auto& s : v.stages)
+      files.push_back(s.file);
+  for (const auto& file : files) {
+    const std::uintmax_t middle = std::filesystem::file_size(file) / 2;
+    FlipByte(file, middle);
+    EXPECT_CONTAINS(InputErrorOf([&] { LoadZoo(copy.dir()); }),
+                    file.string() + ": content: expected the SHA-256 recorded in " +
+                        copy.manifest_file().string());
+    FlipByte(file, middle);  // restored
+  }
+  EXPECT_NO_THROW(LoadZoo(copy.dir()));
+}
+
+TEST(LoadZoo, AZooWithoutHashesSaysHowToRecordThem) {
+  ZooCopy copy("tiny_cnn", "no-hashes");
+  const Zoo before = LoadZoo(copy.dir());
+  copy.manifest()["validation"].erase("sha256");
+  copy.manifest()["reference"].erase("sha256");
+  for (auto& v : copy.manifest()["variants"])
+    for (auto& s : v["stages"])
+      s.erase("sha256");
+  copy.Save();
+  EXPECT_CONTAINS(InputErrorOf([&] { LoadZoo(copy.dir()); }),
+                  "validation.sha256: expected the SHA-256 of validation.pt (a zoo built before "
+                  "content hashes: `sparseloom zoo hash " +
+                      copy.dir().string() + "` records them");
+  RecordContentHashes(copy.dir());
+  const Zoo after = LoadZoo(copy.dir());
+  EXPECT_EQ(after.validation_sha256, before.validation_sha256);
+  EXPECT_EQ(after.reference_sha256, before.reference_sha256);
+  for (std::size_t v = 0; v < after.variants.size(); ++v)
+    for (std::size_t k = 0; k < after.variants[v].stages.size(); ++k)
+      EXPECT_EQ(after.variants[v].stages[k].sha256, before.variants[v].stages[k].sha256);
+}
+
+TEST(LoadZoo, UnknownFieldsAreErrors) {
+  ZooCopy copy("tiny_cnn", "unknown");
+  copy.manifest()["variants"][2]["stages"][0]["flop"] = 1;
+  copy.Save();
+  EXPECT_CONTAINS(InputErrorOf([&] { LoadZoo(copy.dir()); }),
+                  "zoo.json: variants[2].stages[0].flop: expected one of the known fields");
+  copy.manifest()["variants"][2]["stages"][0].erase("flop");
+  copy.manifest()["build"]["anything"] = {{"the builder's", "own"}};  // free-form
+  copy.Save();
+  EXPECT_NO_THROW(LoadZoo(copy.dir()));
+}
+
+TEST(TorchScriptEngine, RefusesAStageFileChangedAfterTheZooWasRead) {
+  ZooCopy copy("tiny_cnn", "changed-later");
+  const Zoo z = LoadZoo(copy.dir());
+  const StageInfo& stage = z.variants[z.VariantIndex("int8")].stages[1];
+  FlipByte(stage.file, std::filesystem::file_size(stage.file) / 2);
+  engine::TorchScriptEngine engine;
+  runtime::ZooStages stages(z, engine, engine::ProcessorConfig{});
+  EXPECT_CONTAINS(InputErrorOf([&] { stages.Get(z.VariantIndex("int8"), 2); }),
+                  stage.file.string() +
+                      ": content: expected the SHA-256 the zoo manifest "
+                      "records (" +
+                      stage.sha256.substr(0, 12));
+  EXPECT_NO_THROW(stages.Get(z.VariantIndex("int8"), 1));
 }
 
 TEST(LoadZoo, StageBytesDisagreeWithTheFile) {
@@ -163,10 +251,7 @@ TEST(VerifyStageFiles, BoundaryShapeThatDisagreesWithTheStageFiles) {
 TEST(VerifyStageFiles, StageFileWithAnotherSignature) {
   ZooCopy copy("tiny_cnn", "foreign-stage");
   auto& stage = copy.manifest()["variants"][1]["stages"][1];
-  const auto foreign = TestZoo("tiny_transformer") / "stages" / "dense" / "stage2.pt";
-  std::filesystem::copy_file(foreign, copy.dir() / stage["file"].get<std::string>(),
-                             std::filesystem::copy_options::overwrite_existing);
-  stage["bytes"] = std::filesystem::file_size(foreign);
+  ReplaceStage(stage, copy.dir(), TestZoo("tiny_transformer") / "stages" / "dense" / "stage2.pt");
   copy.Save();
   const Zoo z = LoadZoo(copy.dir());
   engine::TorchScriptEngine engine;
@@ -181,6 +266,7 @@ TEST(VerifyStageFiles, TruncatedStageFile) {
   const auto file = copy.dir() / stage["file"].get<std::string>();
   std::filesystem::resize_file(file, std::filesystem::file_size(file) / 2);
   stage["bytes"] = std::filesystem::file_size(file);
+  stage["sha256"] = Sha256OfFile(file);
   copy.Save();
   const Zoo z = LoadZoo(copy.dir());
   engine::TorchScriptEngine engine;

@@ -6,6 +6,7 @@ is always either the previous zoo or the new one, never half of either.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -124,10 +125,21 @@ def _build_into(root: Path, checked: CheckedSpec, recipes, seed: int, log,
         "side_inputs": [s.to_json() for s in checked.side_inputs],
         "boundaries": [b.to_json() for b in checked.boundaries],
         "output": checked.output.to_json(),
-        "validation": {"file": "validation.pt", "num_samples": int(val["input"].shape[0])},
-        "reference": {"file": "reference.pt", "num_samples": n_ref},
+        "validation": {"file": "validation.pt", "num_samples": int(val["input"].shape[0]),
+                       "sha256": _sha256(root / "validation.pt")},
+        "reference": {"file": "reference.pt", "num_samples": n_ref,
+                      "sha256": _sha256(root / "reference.pt")},
         "variants": entries,
     }
+
+
+def _sha256(path: Path) -> str:
+    """The content hash the manifest records and every reader checks (docs/zoo-format.md)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 def _user_variant(user, dense: StagedModel, val, side_names) -> VariantBuild:
@@ -162,6 +174,7 @@ def _export_variant(root: Path, checked: CheckedSpec, variant: VariantBuild) -> 
             "params": count_params(stage.float_module),
             "nonzeros": count_nonzeros(stage.float_module),
             "bytes": (root / rel).stat().st_size,
+            "sha256": _sha256(root / rel),
             "flops": estimate_flops(stage.float_module, x1, side1),
             "precision": stage.precision,
             "sparsity": {"kind": stage.sparsity_kind, "level": stage.sparsity_level},

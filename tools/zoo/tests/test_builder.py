@@ -8,6 +8,7 @@ epochs: these tests check the contract, not accuracy) and shared by the tests.
 """
 
 import contextlib
+import hashlib
 import io
 import json
 import os
@@ -48,6 +49,10 @@ def make_spec(seed):
     spec.epochs, spec.finetune_epochs = {epochs}, 1
     return spec
 """
+
+
+def sha256_of(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def run_cli(*args):
@@ -138,10 +143,11 @@ class BuiltZooTest(unittest.TestCase):
                     self.assertTrue(0.0 <= v["accuracy"] <= 1.0)
                     self.assertEqual(len(v["stages"]), K)
                     for k, s in enumerate(v["stages"], start=1):
-                        self.assertEqual(set(s), {"file", "params", "nonzeros", "bytes", "flops",
-                                                  "precision", "sparsity"})
+                        self.assertEqual(set(s), {"file", "params", "nonzeros", "bytes", "sha256",
+                                                  "flops", "precision", "sparsity"})
                         self.assertEqual(s["file"], f"stages/{v['id']}/stage{k}.pt")
                         self.assertEqual(s["bytes"], (zoo / s["file"]).stat().st_size)
+                        self.assertEqual(s["sha256"], sha256_of(zoo / s["file"]))
                         for key in ("params", "nonzeros", "bytes", "flops"):
                             self.assertIsInstance(s[key], int)
                         self.assertLessEqual(s["nonzeros"], s["params"])
@@ -150,6 +156,9 @@ class BuiltZooTest(unittest.TestCase):
                         self.assertIn(s["sparsity"]["kind"], ("none", "unstructured",
                                                               "structured"))
                         self.assertTrue(0.0 <= s["sparsity"]["level"] <= 1.0)
+                for tensor_set in (m["validation"], m["reference"]):
+                    self.assertEqual(set(tensor_set), {"file", "num_samples", "sha256"})
+                    self.assertEqual(tensor_set["sha256"], sha256_of(zoo / tensor_set["file"]))
                 build = m["build"]
                 self.assertRegex(build["key"], r"^[0-9a-f]{64}$")
                 self.assertIsInstance(build["builder_version"], str)

@@ -1,7 +1,7 @@
 # An empty stage file.
+# The manifest's size and hash match it: what is checked is the engine's reading of the file.
 from corpus import *
 
 with zoo_copy("tiny_cnn") as m:
     s = stage(m, "dense", 1)
-    replace_file("zoo/" + s["file"], b"")
-    s["bytes"] = 0
+    replace_stage(s, b"")

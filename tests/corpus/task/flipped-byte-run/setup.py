@@ -1,0 +1,7 @@
+# A stage file changed in place after the zoo was profiled: run must not serve it.
+from corpus import *
+
+with zoo_copy("tiny_cnn") as m:
+    path = "zoo/" + stage(m, "struct50", 1)["file"]
+write_table("tiny_cnn", "profiles/tiny-shapes-cnn/performance_table.json")
+flip_bytes(path, -5000, 4096)
