@@ -19,7 +19,9 @@ import torch
 from .cache import build_key, builder_version
 from .errors import ZooError
 from .export import export_stage
+from .int8_check import check_int8_stage
 from .measure import count_nonzeros, count_params, estimate_flops
+from .preflight import check_variants
 from .recipes import Recipe, parse_variants
 from .spec import CheckedSpec, load_spec
 from .training import StagedModel, predict, top1_accuracy
@@ -48,17 +50,22 @@ def build_zoo(spec_path: Path, out_dir: Path, *, seed: int, variants: Sequence[s
     checked = load_spec(spec_path, seed)
     log(f"spec {spec_path}: task {checked.spec.task}, {checked.num_stages} stages, "
         f"boundaries {[b.shape for b in checked.boundaries]}, output {checked.output.shape}")
+    rng = torch.random.get_rng_state()
+    check_variants(checked, recipes, log)  # before any training: a variant it cannot make
+    torch.random.set_rng_state(rng)
 
     tmp = out_dir.with_name(f"{out_dir.name}.tmp-{os.getpid()}")
     shutil.rmtree(tmp, ignore_errors=True)
     try:
         tmp.mkdir(parents=True)
         manifest = _build_into(tmp, checked, recipes, seed, log, keep_variants)
+        build_warnings = manifest.pop("warnings")
         manifest["build"] = {"key": key, "builder_version": builder_version(),
                              "spec_sha256": checked.content_sha256,
                              "variants": list(variants), "torch": torch.__version__,
                              "threads": threads,
-                             "wall_s": round(time.perf_counter() - started, 2)}
+                             "wall_s": round(time.perf_counter() - started, 2),
+                             "warnings": build_warnings}
         (tmp / "zoo.json").write_text(json.dumps(manifest, indent=2) + "\n")
         _replace_dir(tmp, out_dir)
     except BaseException:
@@ -87,7 +94,7 @@ def _build_into(root: Path, checked: CheckedSpec, recipes, seed: int, log,
     n_ref = min(REFERENCE_SAMPLES, val["input"].shape[0])
     reference = {k: val[k][:n_ref].clone() for k in ["input"] + side_names}
     factory = VariantFactory(checked, dense, seed, log)
-    entries = []
+    entries, warnings = [], []
     user = [_user_variant(u, dense, val, side_names) for u in checked.user_variants]
     for recipe_or_variant in list(recipes) + user:
         t0 = time.perf_counter()
@@ -100,7 +107,7 @@ def _build_into(root: Path, checked: CheckedSpec, recipes, seed: int, log,
         with torch.no_grad():
             reference[f"output/{recipe.id}"] = model(
                 reference["input"], *[reference[s] for s in side_names]).float().clone()
-        stages = _export_variant(root, checked, variant)
+        stages = _export_variant(root, checked, variant, warnings, log)
         if keep_variants is not None:
             keep_variants[recipe.id] = variant
         entries.append({"id": recipe.id, "description": variant.description,
@@ -113,6 +120,8 @@ def _build_into(root: Path, checked: CheckedSpec, recipes, seed: int, log,
     validation = {k: val[k].clone() for k in ["input"] + side_names + ["labels"]}
     torch.save(validation, str(root / "validation.pt"))
     torch.save(reference, str(root / "reference.pt"))
+    if warnings:
+        log(f"{len(warnings)} warning(s), also in zoo.json build.warnings")
     return {
         "format": FORMAT,
         "version": FORMAT_VERSION,
@@ -130,6 +139,7 @@ def _build_into(root: Path, checked: CheckedSpec, recipes, seed: int, log,
         "reference": {"file": "reference.pt", "num_samples": n_ref,
                       "sha256": _sha256(root / "reference.pt")},
         "variants": entries,
+        "warnings": warnings,  # moved into "build" by build_zoo
     }
 
 
@@ -155,8 +165,10 @@ def _user_variant(user, dense: StagedModel, val, side_names) -> VariantBuild:
     return VariantBuild(Recipe(user.id, "user", user.precision), user.description, stages)
 
 
-def _export_variant(root: Path, checked: CheckedSpec, variant: VariantBuild) -> List[dict]:
-    """Export every stage of one variant and return its manifest Stage entries."""
+def _export_variant(root: Path, checked: CheckedSpec, variant: VariantBuild,
+                    warnings: List[str], log: Callable[[str], None]) -> List[dict]:
+    """Export every stage of one variant and return its manifest Stage entries; what is wrong
+    with an int8 stage (int8_check.py) is logged and appended to ``warnings``."""
     val = checked.spec.validation
     side_names = [s.name for s in checked.side_inputs]
     n = TRACE_BATCH + CHECK_BATCH
@@ -179,6 +191,11 @@ def _export_variant(root: Path, checked: CheckedSpec, variant: VariantBuild) -> 
             "precision": stage.precision,
             "sparsity": {"kind": stage.sparsity_kind, "level": stage.sparsity_level},
         })
+        if stage.precision == "int8":
+            for warning in check_int8_stage(stage.module, stage.float_module, root / rel, x1,
+                                            side1, f"{variant.recipe.id} stage {k}"):
+                log(f"warning: {warning}")
+                warnings.append(warning)
         with torch.no_grad():  # the next stage's inputs are this variant's own boundary
             x = stage.module(x, *side)
             x1 = stage.float_module(x1, *side1)

@@ -143,3 +143,20 @@ def _count_quantized(counter: _MacCounter):
     def hook(module, inputs, out):
         counter.macs += out.numel() * math.prod(module.weight().shape[1:])
     return hook
+
+
+@torch.no_grad()
+def quantized_macs(stage: nn.Module, x: torch.Tensor, side: Sequence[torch.Tensor]):
+    """(MACs in quantized layers, all MACs) of one batch-1 sample through ``stage``: the share of
+    a quantized stage's work int8 really does."""
+    stage.eval()
+    counter, quantized = _MacCounter(), _MacCounter()
+    hooks = [m.register_forward_hook(_count_quantized(quantized)) for m in stage.modules()
+             if _is_quantized(m)]
+    try:
+        with counter:
+            stage(x, *side)
+    finally:
+        for h in hooks:
+            h.remove()
+    return quantized.macs, quantized.macs + counter.macs

@@ -160,6 +160,7 @@ class BuiltZooTest(unittest.TestCase):
                     self.assertEqual(set(tensor_set), {"file", "num_samples", "sha256"})
                     self.assertEqual(tensor_set["sha256"], sha256_of(zoo / tensor_set["file"]))
                 build = m["build"]
+                self.assertIsInstance(build["warnings"], list)
                 self.assertRegex(build["key"], r"^[0-9a-f]{64}$")
                 self.assertIsInstance(build["builder_version"], str)
                 self.assertGreater(build["wall_s"], 0)
@@ -304,6 +305,106 @@ class BuiltZooTest(unittest.TestCase):
         self.assertEqual(code, 2)
         self.assertIn("refusing", err)
         self.assertTrue((precious / "notes.txt").exists())
+
+
+class PreflightTest(unittest.TestCase):
+    """What every requested variant needs is checked before anything is trained (preflight.py),
+    and int8 stages that keep their work in fp32 or run slower than fp32 are warned about."""
+
+    def setUp(self):
+        self.tmp = Path(tempfile.mkdtemp(prefix="zoo-preflight-"))
+
+    def tearDown(self):
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    # Plain blocks (no prune_structured) with structured_pruning="blocks"; the train_fn leaves a
+    # file behind when it is called.
+    UNPRUNABLE = """
+        import torch
+        from pathlib import Path
+        from torch import nn
+        from sparseloom_zoo import ZooSpec
+
+        def train_fn(model, data, epochs, lr, seed):
+            Path({marker!r}).write_text("trained")
+
+        def make_spec(seed):
+            x = torch.randn(64, 8)
+            y = torch.randint(0, 3, (64,))
+            stages = [nn.Sequential(nn.Linear(8, 16), nn.ReLU()), nn.Linear(16, 3)]
+            return ZooSpec(task="t", family="mlp", stages=stages, train={{"input": x, "labels": y}},
+                           validation={{"input": x, "labels": y}}, epochs=1, train_fn=train_fn,
+                           structured_pruning="blocks")
+    """
+
+    def test_variants_it_cannot_make_stop_the_build_before_training(self):
+        marker = self.tmp / "trained"
+        spec = write_spec(self.tmp, "unprunable.py", self.UNPRUNABLE.format(marker=str(marker)))
+        out = self.tmp / "out"
+        code, err = run_cli("build", "--spec", str(spec), "--out", str(out), "--variants",
+                            "dense,us50,struct30,int8_struct50")
+        self.assertEqual(code, 2, err)
+        self.assertIn("cannot make 2 of the 4 requested variant(s), so nothing was trained", err)
+        self.assertIn("struct30: structured pruning (structured_pruning='blocks') needs blocks "
+                      "with a prune_structured(ratio) method", err)
+        self.assertIn("int8_struct50: structured pruning", err)
+        self.assertFalse(marker.exists(), "the dense model was trained before the check")
+        self.assertFalse(out.exists())
+
+    # Linear layers around GroupNorm and GELU, which FX static int8 leaves in fp32 between a
+    # dequantize and a quantize; then a stage whose products are mostly between activations
+    # (matmul, which int8 does not quantize here): 65% of its multiply-accumulates stay fp32.
+    FP32_ISLANDS = """
+        import torch
+        from torch import nn
+        from sparseloom_zoo import ZooSpec
+
+        class Block(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.a, self.norm, self.b = nn.Linear(32, 32), nn.GroupNorm(4, 32), nn.Linear(32, 32)
+
+            def forward(self, x):
+                return self.b(nn.functional.gelu(self.norm(self.a(x))))
+
+        class Products(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.q = nn.Linear(32, 32)
+
+            def forward(self, x):
+                h = self.q(x).view(x.shape[0], 32, 1)
+                return (h @ h.transpose(1, 2) @ h).flatten(1)
+
+        def make_spec(seed):
+            torch.manual_seed(seed)
+            x = torch.randn(256, 32)
+            y = torch.randint(0, 3, (256,))
+            stages = [Block(), nn.Sequential(Products(), nn.Linear(32, 3))]
+            return ZooSpec(task="t", family="mlp", stages=stages,
+                           validation={"input": x, "labels": y}, epochs=0)
+    """
+
+    def test_int8_stages_that_keep_their_work_in_fp32_are_warned_about(self):
+        spec = write_spec(self.tmp, "islands.py", self.FP32_ISLANDS)
+        out = self.tmp / "out"
+        code, err = run_cli("build", "--spec", str(spec), "--out", str(out), "--variants",
+                            "dense,int8")
+        self.assertEqual(code, 0, err)
+        warnings = json.loads((out / "zoo.json").read_text())["build"]["warnings"]
+        self.assertTrue(warnings, err)
+        for w in warnings:
+            self.assertIn(f"warning: {w}", err)
+            self.assertRegex(w, r"^int8 stage [12]: ")
+        # The share of work left in fp32 is counted, not timed: always warned about. (A stage
+        # measured slower than fp32 is warned about too, but timings are the machine's.)
+        fp32_share = [w for w in warnings if w.startswith("int8 stage 2: 65% of its "
+                                                          "multiply-accumulates stay fp32")]
+        self.assertEqual(len(fp32_share), 1, warnings)
+        self.assertIn("keep activations fp32 around matmul", fp32_share[0])
+        for w in warnings:
+            if w.startswith("int8 stage 1:"):
+                self.assertIn("around GroupNorm, gelu", w)
 
 
 class BadSpecTest(unittest.TestCase):

@@ -111,7 +111,9 @@ def time_chain(stages, x, side, rounds: int = 7, iters: int = 20) -> float:
     return best
 
 
-SPARSELOOM = ZOO_ROOT.parents[1] / "build" / "src" / "sparseloom"  # the C++ engine, if built
+# The C++ engine, if built ($SPARSELOOM: another build folder's).
+SPARSELOOM = Path(os.environ.get("SPARSELOOM",
+                                 ZOO_ROOT.parents[1] / "build" / "src" / "sparseloom"))
 
 
 class FamilyZooTest(unittest.TestCase):

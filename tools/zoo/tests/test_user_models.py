@@ -27,7 +27,8 @@ import families  # noqa: E402
 from test_builder import run_cli  # noqa: E402
 from test_graph_pruning import stitched_outputs  # noqa: E402
 
-SPARSELOOM = ZOO_ROOT.parents[1] / "build" / "src" / "sparseloom"
+SPARSELOOM = Path(os.environ.get("SPARSELOOM",
+                                 ZOO_ROOT.parents[1] / "build" / "src" / "sparseloom"))
 WIDTHS = (8, 16, 32, 64)
 
 # What a user writes: their trained torchvision-style ResNet, cut after layer2 and layer3, no
