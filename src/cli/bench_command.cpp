@@ -86,8 +86,15 @@ void RunBench(const BenchOptions& o) {
   const auto start = std::chrono::steady_clock::now();
   // Device profiles first: a malformed one is reported before any long work.
   std::deque<sim::DeviceProfile> devices;
-  for (const std::string& file : o.devices)
-    devices.push_back(sim::LoadDeviceProfile(file));
+  const bool host_only = o.devices.size() == 1 && o.devices[0] == "none";
+  for (const std::string& file : o.devices) {
+    if (file == "none" && !host_only)
+      throw UsageError("--devices: none (host only) cannot be listed with device profiles");
+    if (!host_only)
+      devices.push_back(sim::LoadDeviceProfile(file));
+  }
+  if (host_only && !o.settings.host)
+    throw UsageError("--devices none with --no-host leaves no platform to run");
   const sim::DeviceProfile host_device = sim::LoadDeviceProfile(o.host_device);
   if (o.settings.placements != "any" && o.settings.placements != "orders")
     throw UsageError("--placements: expected any or orders, got \"" + o.settings.placements + "\"");

@@ -125,6 +125,20 @@ expect report-numbers 'all(("| SparseLoom | %s | %.1f%%" % (r["requests"], 100 *
 expect report-command '"sparseloom bench --tasks " in md and "make results" in md'
 expect report-plots '"](bench/violations.png)" in md'
 
+# `--devices none`, as --help offers: the host platform alone.
+start=$SECONDS
+check host-only 0 "^wrote $tmp/host.md$" -- "$bin" bench --tasks "$tmp/tasks.json" --devices none \
+  --host-device "$repo/devices/host.json" --out "$tmp/host" --doc "$tmp/host.md" --no-plots \
+  --slo-configs 1 --orders 1 --phase-s 0.2 --closed-configs 1 --placement-configs 1 \
+  --memory-configs 1 --memory-budgets 50
+echo "     (host-only bench in $((SECONDS - start)) s)"
+checks=$((checks + 1))
+if [ "$(cut -d, -f1 "$tmp/host/violations.csv" | sort -u | tr '\n' ' ')" = "host platform " ]; then
+  echo "ok   host-only-platforms"
+else
+  fail "host-only-platforms: $(cut -d, -f1 "$tmp/host/violations.csv" | sort -u | tr '\n' ' ')"
+fi
+
 # Errors: exit 1, the file and the field named, and no report written.
 bad() {  # bad NAME PATTERN ARGS...
   local name=$1 pattern=$2
