@@ -28,7 +28,7 @@ constexpr std::size_t kValuesBeyondInputs = 4096;  // ids, parameters, shapes, n
 std::string ShapeText(const std::vector<std::int64_t>& shape) {
   std::string out = "[";
   for (std::size_t i = 0; i < shape.size(); ++i)
-    out += (i ? "," : "") + std::to_string(shape[i]);
+    out.append(i ? "," : "").append(std::to_string(shape[i]));
   return out + "]";
 }
 
