@@ -10,9 +10,17 @@
 #include <string>
 #include <vector>
 
+#include "common/error.h"
 #include "engine/tensor.h"
 
 namespace sparseloom::engine {
+
+// A stage refused the values of one request (e.g. a token id outside its embedding table): that
+// request fails, the processor that ran it is sound.
+class RequestRejected : public EngineError {
+ public:
+  using EngineError::EngineError;
+};
 
 // A processor as an engine sees it: where and with how many threads a stage runs. On this host a
 // processor is a CPU core set; `device` names other kinds ("cpu" today).

@@ -232,6 +232,8 @@ class TorchStage final : public LoadedStage {
     c10::IValue out;
     try {
       out = module_.forward(std::move(inputs));
+    } catch (const c10::IndexError& e) {
+      throw RequestRejected(file_.string() + ": the request's values: " + FirstLine(e.what()));
     } catch (const c10::Error& e) {
       throw EngineError(file_.string() + ": forward failed: " + FirstLine(e.what()));
     } catch (const std::exception& e) {

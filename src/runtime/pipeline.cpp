@@ -222,7 +222,7 @@ void Pipeline::RunStage(int processor, const StageWork& work, std::unique_lock<s
   Payload& payload = payloads_[static_cast<std::size_t>(work.slot)];
   lock.unlock();
 
-  std::string error;
+  std::string error, rejected;
   engine::Tensor output;
   double load_ms = 0.0;
   try {
@@ -231,6 +231,8 @@ void Pipeline::RunStage(int processor, const StageWork& work, std::unique_lock<s
     // Stage 1 reads the request's input (again after a restart), later stages the previous output.
     output = run_(lease.stage(), work, processor, start_ms,
                   work.stage == 0 ? payload.input.input : payload.x, payload.input.side);
+  } catch (const engine::RequestRejected& e) {
+    rejected = e.what();  // the request's own failure: the processor stays in service
   } catch (const std::exception& e) {
     error = e.what();
   } catch (...) {
@@ -238,7 +240,7 @@ void Pipeline::RunStage(int processor, const StageWork& work, std::unique_lock<s
   }
   std::int64_t prediction = -1;
   std::string argmax_error;
-  if (error.empty() && work.last) {
+  if (error.empty() && rejected.empty() && work.last) {
     try {
       prediction = argmax_(output);
     } catch (const std::exception& e) {
@@ -259,6 +261,10 @@ void Pipeline::RunStage(int processor, const StageWork& work, std::unique_lock<s
   FlowEvents events;
   if (!error.empty()) {
     flow_.ProcessorFailed(work, processor, error, NowMs(), events);
+  } else if (!rejected.empty()) {
+    flow_.Abort(work,
+                "stage " + std::to_string(key.stage + 1) + " refused the request: " + rejected,
+                end_ms, events);
   } else if (!argmax_error.empty()) {
     flow_.Abort(work, "argmax of the output: " + argmax_error, end_ms, events);
   } else {

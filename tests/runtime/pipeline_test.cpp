@@ -488,6 +488,55 @@ TEST(PipelineTest, RequestFailsOnceItsAttemptsAreUsedUp) {
   }
 }
 
+// A stage that refuses one request's values (engine::RequestRejected, e.g. a token id outside the
+// embedding table) fails that request alone: its processor stays in service, nothing re-plans.
+TEST(PipelineTest, RejectedRequestFailsAloneAndItsProcessorStaysInService) {
+  TimedFakeStages stages(kStages, 0us);
+  preload::StageCache cache(stages.Source(), 0);
+  std::vector<RequestRecord> records;
+  PipelineCounters counters;
+  std::vector<bool> alive;
+  std::atomic<int> fault_calls{0};
+  const StageRunner refuse_negative = [inner = RunAsIs()](engine::LoadedStage& stage,
+                                                          const StageWork& work, int processor,
+                                                          double now_ms, const engine::Tensor& x,
+                                                          std::span<const engine::Tensor> side) {
+    if (work.stage == 1 && ValueOf(x) < 0.0)
+      throw engine::RequestRejected("index out of range in self");
+    return inner(stage, work, processor, now_ms, x, side);
+  };
+  WithinSeconds(10, [&] {
+    Pipeline pipeline(TwoProcessors(), cache, Argmax, PipelineOptions{}, refuse_negative);
+    pipeline.OnProcessorFailed([&](int, const std::string&) { ++fault_calls; });
+    pipeline.SetRoutes({Route({0, 0, 0}, {0, 0, 0})});
+    RequestInput bad = Input(0);
+    bad.input = MakeFake({1, 4}, -1e9);  // still negative after stage 1 adds its offset
+    EXPECT_TRUE(pipeline.Submit(0, 0, bad, Clock::now()));
+    pipeline.WaitIdle();
+    for (int i = 1; i < 4; ++i)
+      EXPECT_TRUE(pipeline.Submit(0, i, Input(i), Clock::now()));
+    pipeline.WaitIdle();
+    counters = pipeline.Counters();
+    records = pipeline.TakeRecords();
+    alive = pipeline.Alive();
+  });
+  EXPECT_EQ(fault_calls.load(), 0);
+  EXPECT_EQ(alive, (std::vector<bool>{true, true}));
+  ExpectAccounted(counters, records);
+  EXPECT_EQ(counters.failed, 1);
+  EXPECT_EQ(counters.completed, 3);
+  EXPECT_EQ(counters.rerun, 0);
+  for (const RequestRecord& r : records) {
+    if (r.id == 0) {
+      EXPECT_EQ(r.outcome, Outcome::kFailed);
+      EXPECT_NE(r.reason.find("stage 2 refused the request: index out of range"), std::string::npos)
+          << r.reason;
+    } else {
+      ExpectRan(r, Route({0, 0, 0}, {0, 0, 0}));
+    }
+  }
+}
+
 TEST(PipelineTest, ClosedLoopSubmitsFromOnDoneWithoutDeadlock) {
   TimedFakeStages stages(kStages, 50us);
   preload::StageCache cache(stages.Source(), 0);
