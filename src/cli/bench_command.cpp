@@ -71,7 +71,10 @@ std::string CommandLine(const BenchOptions& o) {
     budgets += budgets.empty() ? "" : ",";
     budgets += Num(b);
   }
-  c += " --memory-budgets " + budgets + " --seed " + std::to_string(o.settings.seed);
+  c += " --memory-budgets " + budgets + " --accuracy-coverage " + Num(o.settings.accuracy_coverage);
+  if (!o.settings.verify)
+    c += " --no-verify";
+  c += " --seed " + std::to_string(o.settings.seed);
   return c;
 }
 
@@ -102,7 +105,8 @@ void RunBench(const BenchOptions& o) {
     if (!(b > 0.0 && b <= 100.0))
       throw UsageError("--memory-budgets: expected percentages in (0, 100], got " + Num(b));
 
-  const eval::Inputs in = eval::LoadInputs(o.tasks);
+  eval::Inputs in = eval::LoadInputs(o.tasks);
+  eval::ApplyAccuracyMargins(in, o.settings.accuracy_coverage);
   const std::vector<eval::BenchTask> data = eval::LoadBenchTasks(in, o.tasks);
   const eval::BenchPlatforms platforms =
       eval::MakePlatforms(in, o.tasks, data, devices, host_device, o.settings);
@@ -234,6 +238,15 @@ void AddBenchCommand(CLI::App& app) {
                 "'equal violation rate': within this many percentage points of preloading all")
       ->capture_default_str()
       ->check(CLI::Range(0.0, 100.0));
+  c->add_option("--accuracy-coverage", o->settings.accuracy_coverage,
+                "plan on a lower bound: an estimated accuracy counts as its estimate less the "
+                "estimator's conformal margin at this coverage; 0: the estimates (as `run`)")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 0.999));
+  c->add_flag("!--no-verify", o->settings.verify,
+              "serve chosen stitched variants on their estimates instead of verifying them "
+              "against their zoo's accuracy ground truth (`sparseloom truth`) and re-planning "
+              "those below their SLO");
   c->add_flag("!--no-plan-cache", o->settings.plan_cache,
               "re-plan identical requests instead of reusing the plan (same results, slower)");
   c->add_option("--seed", o->settings.seed,

@@ -10,6 +10,7 @@
 #include "cli/profile_command.h"
 #include "cli/run_command.h"
 #include "cli/serve_command.h"
+#include "cli/truth_command.h"
 #include "cli/zoo_commands.h"
 #include "common/error.h"
 
@@ -21,6 +22,7 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", "sparseloom 0.1.0");
   sparseloom::cli::AddZooCommands(app);
   sparseloom::cli::AddProfileCommand(app);
+  sparseloom::cli::AddTruthCommand(app);
   sparseloom::cli::AddPlanCommand(app);
   sparseloom::cli::AddRunCommand(app);
   sparseloom::cli::AddBenchCommand(app);

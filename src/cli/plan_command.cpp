@@ -8,6 +8,7 @@
 
 #include "cli/plan_output.h"
 #include "cli/planner_option.h"
+#include "cli/table.h"
 #include "eval/task_inputs.h"
 #include "plan/planner.h"
 
@@ -22,10 +23,21 @@ struct PlanCommandOptions {
   std::string tasks;
   std::string planner = "sparseloom";
   std::string json;
+  double accuracy_coverage = 0.9;
 };
 
 void RunPlan(const PlanCommandOptions& o) {
-  const eval::Inputs in = eval::LoadInputs(o.tasks);
+  eval::Inputs in = eval::LoadInputs(o.tasks);
+  const std::vector<double> margins = eval::ApplyAccuracyMargins(in, o.accuracy_coverage);
+  std::vector<std::string> named;
+  for (std::size_t t = 0; t < in.file.tasks.size(); ++t)
+    named.push_back(in.file.tasks[t].name + " " + Fixed(100.0 * margins[in.table_of_task[t]], 2) +
+                    " pp");
+  if (o.accuracy_coverage > 0.0)
+    std::cout << "planning on a lower bound: an estimated accuracy less its estimator's conformal "
+                 "margin at "
+              << Fixed(100.0 * o.accuracy_coverage, 1) << "% coverage (" << Join(named, ", ")
+              << "); measured accuracies as they are\n\n";
   const plan::PlanRequest request = eval::RequestOf(in);
   std::vector<SolvedPlan> solved;
   for (const auto& planner : PlannersNamed(o.planner)) {
@@ -68,6 +80,12 @@ void AddPlanCommand(CLI::App& app) {
       ->check(CLI::IsMember(
           {"sparseloom", "SV-AO-NP", "SV-AO-P", "SV-LO-NP", "SV-LO-P", "AV-NP", "AV-P", "all"}));
   c->add_option("--json", o->json, "also write the plan(s) to this JSON file (atomically)");
+  c->add_option("--accuracy-coverage", o->accuracy_coverage,
+                "plan on a lower bound: an estimated accuracy counts as its estimate less the "
+                "estimator's conformal margin at this coverage (from its cross-validated "
+                "residuals; docs/profiler.md); measured accuracies as they are. 0: the estimates")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 0.999));
   c->footer(
       "Task file (version 1; relative paths are relative to the task file's folder):\n"
       "  {\"version\": 1,\n"

@@ -27,6 +27,7 @@ namespace {
 
 void RunServe(const RunOptions& o) {
   eval::Inputs in = eval::LoadInputs(o.tasks);
+  const std::vector<double> accuracy_margins = eval::ApplyAccuracyMargins(in, o.accuracy_coverage);
   const runtime::ArrivalKind arrivals = ArrivalsNamed(o.arrivals);
   const auto planners = PlannersNamed(o.planner);
   const std::int64_t rss_start = eval::ProcessRssBytes();
@@ -50,7 +51,8 @@ void RunServe(const RunOptions& o) {
   const std::int64_t budget =
       ParseCacheBudget(o.cache_budget, in.file.memory_budget_bytes, full_set_bytes);
   serving.SetCacheBudget(budget);
-  const runtime::ServeOptions serve = ServeOptionsOf(o, in, arrivals);
+  runtime::ServeOptions serve = ServeOptionsOf(o, in, arrivals);
+  PrintAccuracyPolicy(in, accuracy_margins, o.accuracy_coverage, o.verify, o.simulate);
 
   // The stage latencies become those this host serves at, for the planners and for the SLO grid
   // (which spans the latencies the device delivers, DESIGN.md "Evaluation protocol").
@@ -83,6 +85,8 @@ void RunServe(const RunOptions& o) {
   }
 
   serving.Start(serve, o.storage);
+  if (o.verify)
+    serve.planning.verification = serving.EnableVerification(in);
   PrintWorkload(workload, tasks.size(), o.phase_s, arrivals, planners.size(), in.setup);
   PrintCacheBudget(budget, full_set_bytes);
   if (budget > 0) {
@@ -100,6 +104,8 @@ void RunServe(const RunOptions& o) {
   if (runs.size() > 1)
     PrintComparison(runs);
 
+  if (const runtime::AccuracyVerification* v = serving.verification())
+    PrintVerification(v->counts(), serving.verification_measure_s());
   const preload::StageCacheStats stats = serving.CacheStats();
   const std::int64_t rss_end = eval::ProcessRssBytes();
   PrintMemory(stats, budget, rss_start, rss_end, !o.simulate);
@@ -121,6 +127,14 @@ void RunServe(const RunOptions& o) {
     d.plans_made_ahead = o.plan_ahead && !o.simulate;
     d.latency_scale = latency_scale;
     d.stitch_margin = stitch_margins;
+    d.accuracy_coverage = o.accuracy_coverage;
+    for (std::size_t t = 0; t < tasks.size(); ++t) {
+      d.accuracy_margin.push_back(accuracy_margins[in.table_of_task[t]]);
+      d.accuracy_truth.push_back(tasks[t].true_accuracy != nullptr);
+    }
+    if (const runtime::AccuracyVerification* v = serving.verification())
+      d.verification = v->counts();
+    d.verification_measure_s = serving.verification_measure_s();
     d.cache_budget_bytes = budget;
     d.full_zoo_set_bytes = full_set_bytes;
     d.cache = stats;
@@ -222,6 +236,17 @@ void AddRunCommand(CLI::App& app) {
                 "seconds each phase of the calibration episode admits requests")
       ->capture_default_str()
       ->check(CLI::Range(0.05, 60.0));
+  c->add_option("--accuracy-coverage", o->accuracy_coverage,
+                "plan on a lower bound: an estimated accuracy counts as its estimate less the "
+                "estimator's conformal margin at this coverage (from its cross-validated "
+                "residuals; docs/profiler.md); measured accuracies as they are. 0: the estimates")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 0.999));
+  c->add_flag("!--no-verify", o->verify,
+              "serve chosen stitched variants on their estimated accuracy instead of measuring "
+              "each on its validation set first (its zoo's accuracy ground truth where there is "
+              "one; a simulation without one cannot measure) and re-planning when one measures "
+              "below its SLO (docs/runtime.md, \"Verified accuracy\")");
   c->add_option("--stitch-margin", o->stitch_margin,
                 "with calibrated or given latency factors: plan every stitched variant that is not "
                 "an original as this fraction slower than its stages' sum (its transitions were "

@@ -28,7 +28,9 @@ struct RunOptions {
   bool calibrate_latencies = true;
   std::string latency_scale;  // "" (measure), one factor, or one per task
   double calibration_s = 1.0;
-  double stitch_margin = -1.0;  // < 0: each table's latency estimator error
+  double stitch_margin = -1.0;     // < 0: each table's latency estimator error
+  double accuracy_coverage = 0.9;  // plan on the estimate less its conformal margin; 0: none
+  bool verify = true;              // measure chosen estimated variants before serving them
   bool queueing_aware = true;
   bool plan_ahead = true;
   double wait_quantile = 0.0;

@@ -4,12 +4,22 @@
 #include <iostream>
 
 #include "cli/table.h"
+#include "profile/accuracy_truth.h"
 
 namespace sparseloom::cli {
 namespace {
 
 std::string PlacementText(const std::string& placement) {
   return placement.empty() ? "-" : placement;
+}
+
+// "88.1% [87.4, 88.7]": the accuracy on the requests served, with its 95% Wilson interval.
+std::string MeasuredAccuracy(const runtime::TaskSummary& s, bool labelled) {
+  if (!labelled || s.completed == 0)
+    return "-";
+  const profile::Interval i = profile::WilsonInterval(s.correct, s.completed);
+  return Percent(eval::Ratio(s.correct, s.completed)) + " [" + Fixed(100.0 * i.low, 1) + ", " +
+         Fixed(100.0 * i.high, 1) + "]";
 }
 
 }  // namespace
@@ -63,12 +73,49 @@ void PrintCacheBudget(std::int64_t budget, std::int64_t full_set_bytes) {
             << std::flush;
 }
 
+void PrintAccuracyPolicy(const eval::Inputs& in, const std::vector<double>& margins,
+                         double coverage, bool verify, bool simulate) {
+  std::vector<std::string> planned, judged;
+  for (std::size_t t = 0; t < in.file.tasks.size(); ++t) {
+    const std::size_t i = in.table_of_task[t];
+    planned.push_back(in.file.tasks[t].name + " " + Fixed(100.0 * margins[i], 2) + " pp");
+    judged.push_back(in.file.tasks[t].name + " " +
+                     (in.truths[i] ? "ground truth" : "no ground truth"));
+  }
+  if (coverage > 0.0)
+    std::cout << "planning on a lower bound: an estimated accuracy less its estimator's conformal "
+                 "margin at "
+              << Percent(coverage) << " coverage (" << Join(planned, ", ")
+              << "); measured accuracies as they are\n";
+  else
+    std::cout << "planning on the estimated accuracies themselves (--accuracy-coverage 0)\n";
+  std::cout << "accuracy SLOs judged against the measured accuracy on the whole validation set ("
+            << Join(judged, ", ") << "; without one: what verification measured, else the "
+            << "estimate, as each summary's accuracy source says)\n";
+  if (verify)
+    std::cout << "verify on selection: every chosen stitched variant whose accuracy is estimated "
+                 "is "
+              << (simulate ? "looked up in its zoo's ground truth (where there is none, it stays "
+                             "an estimate)"
+                           : "measured on its validation set (or looked up in its ground truth)")
+              << " before it is served; one below its SLO is re-planned\n";
+}
+
+void PrintVerification(const runtime::AccuracyVerification::Counts& c, double measure_s) {
+  std::cout << "\nverified on selection: " << c.verified << " chosen stitched variants measured ("
+            << Fixed(measure_s, 1) << " s through the engine), " << c.below_slo
+            << " below the SLO they were chosen for, " << c.replans << " plans made again";
+  if (c.unavailable > 0)
+    std::cout << "; " << c.unavailable << " could not be measured (served on the estimate)";
+  std::cout << "\n";
+}
+
 void PrintRun(const eval::PlannerRun& run, const std::vector<runtime::ServedTask>& tasks) {
   std::cout << "\n== " << run.planner << ": " << run.episodes.size() << " episode"
             << (run.episodes.size() == 1 ? "" : "s") << " in " << Fixed(run.wall_s, 1) << " s\n";
   Table table({"task", "requests", "done", "dropped", "failed", "throughput", "p50", "p95", "p99",
-               "SLO viol.", "episodes viol.", "accuracy (measured)", "last variant",
-               "last placement"});
+               "SLO viol.", "episodes viol.", "accuracy planned / judged (source)",
+               "measured [95%]", "last variant", "last placement"});
   for (std::size_t t = 0; t < run.summaries.size(); ++t) {
     const runtime::TaskSummary& s = run.summaries[t];
     table.AddRow(
@@ -76,12 +123,10 @@ void PrintRun(const eval::PlannerRun& run, const std::vector<runtime::ServedTask
          std::to_string(s.failed), Fixed(s.throughput_rps, 1) + "/s", Fixed(s.p50_ms, 2) + " ms",
          Fixed(s.p95_ms, 2) + " ms", Fixed(s.p99_ms, 2) + " ms", Percent(s.violation_rate()),
          std::to_string(s.episodes_violated) + "/" + std::to_string(s.task_episodes),
-         Percent(s.planned_accuracy) + " (" +
-             (s.completed && tasks[t].inputs != nullptr
-                  ? Percent(eval::Ratio(s.correct, s.completed))
-                  : std::string("-")) +
-             ")",
-         s.stitched.empty() ? "-" : s.stitched, PlacementText(s.placement)});
+         Percent(s.planned_accuracy) + " / " + Percent(s.judged_accuracy) + " (" +
+             s.accuracy_source + ")",
+         MeasuredAccuracy(s, tasks[t].inputs != nullptr), s.stitched.empty() ? "-" : s.stitched,
+         PlacementText(s.placement)});
   }
   table.Print(std::cout);
   const eval::PlanningTimes planning = eval::PlanningTimesOf(run);

@@ -30,6 +30,11 @@ void PrintWorkload(const eval::Workload& workload, std::size_t tasks, double pha
                    runtime::ArrivalKind arrivals, std::size_t planners,
                    const profile::ProcessorSetup& setup);
 void PrintCacheBudget(std::int64_t budget, std::int64_t full_set_bytes);
+// What accuracy is planned on (each table's margin at `coverage`), whether chosen variants are
+// verified, and what requests are judged against (a ground truth per zoo, or not).
+void PrintAccuracyPolicy(const eval::Inputs& in, const std::vector<double>& margins,
+                         double coverage, bool verify, bool simulate);
+void PrintVerification(const runtime::AccuracyVerification::Counts& c, double measure_s);
 
 void PrintRun(const eval::PlannerRun& run, const std::vector<runtime::ServedTask>& tasks);
 void PrintComparison(const std::vector<eval::PlannerRun>& runs);

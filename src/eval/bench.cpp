@@ -6,6 +6,7 @@
 #include <deque>
 #include <exception>
 #include <memory>
+#include <optional>
 #include <set>
 #include <sstream>
 #include <thread>
@@ -15,12 +16,39 @@
 #include "eval/format.h"
 #include "eval/memoized_planner.h"
 #include "eval/workbench.h"
+#include "runtime/accuracy_verification.h"
 #include "runtime/serving.h"
 #include "runtime/workload.h"
 #include "sim/device_task_profile.h"
 
 namespace sparseloom::eval {
-namespace {}  // namespace
+namespace {
+
+// Verify on selection over `profiles` (written in place): a chosen estimated variant is looked
+// up in its zoo's ground truth; without one it stays an estimate.
+std::unique_ptr<runtime::AccuracyVerification> VerificationOf(
+    std::deque<plan::TaskProfile>& profiles, const std::vector<BenchTask>& data) {
+  std::vector<plan::TaskProfile*> pointers;
+  for (plan::TaskProfile& p : profiles)
+    pointers.push_back(&p);
+  return std::make_unique<runtime::AccuracyVerification>(
+      std::move(pointers), [&data](int task, std::int64_t s) -> std::optional<double> {
+        const std::vector<double>* truth = data.at(static_cast<std::size_t>(task)).true_accuracy;
+        if (truth == nullptr)
+          return std::nullopt;
+        return truth->at(static_cast<std::size_t>(s));
+      });
+}
+
+void AddCounts(const runtime::AccuracyVerification& v, AccuracyFigures& out) {
+  const runtime::AccuracyVerification::Counts c = v.counts();
+  out.verified_variants += c.verified;
+  out.below_slo += c.below_slo;
+  out.replans += c.replans;
+  out.unavailable += c.unavailable;
+}
+
+}  // namespace
 
 std::string PlacementName(const plan::Placement& placement,
                           const std::vector<std::string>& processors) {
@@ -62,8 +90,10 @@ PlatformResults RunPlatform(const Platform& platform, const std::vector<BenchTas
   out.host_load = platform.host_load;
 
   std::vector<const plan::TaskProfile*> profile_ptrs;
+  // The planners read, and verification writes, this platform's own copy of its profiles.
+  std::deque<plan::TaskProfile> profiles = platform.profiles;
   std::set<const plan::TaskProfile*> owned;
-  for (const plan::TaskProfile& p : platform.profiles) {
+  for (const plan::TaskProfile& p : profiles) {
     profile_ptrs.push_back(&p);
     owned.insert(&p);
   }
@@ -81,7 +111,16 @@ PlatformResults RunPlatform(const Platform& platform, const std::vector<BenchTas
   serve.planning.placements =
       o.placements == "orders" ? plan::PlacementSpace::kOrders : plan::PlacementSpace::kAnyMapping;
   serve.pipeline.max_in_flight = o.max_in_flight;
-  const Workbench bench = MakeWorkbench(platform, platform.profiles, data, serve);
+  const std::unique_ptr<runtime::AccuracyVerification> verification =
+      o.verify ? VerificationOf(profiles, data) : nullptr;
+  serve.planning.verification = verification.get();
+  out.accuracy.verified = o.verify;
+  for (std::size_t t = 0; t < data.size(); ++t) {
+    out.accuracy.tasks.push_back(data[t].name);
+    out.accuracy.margin.push_back(profiles[t].accuracy_margin);
+    out.accuracy.truth.push_back(data[t].true_accuracy != nullptr);
+  }
+  const Workbench bench = MakeWorkbench(platform, profiles, data, serve);
 
   std::vector<std::unique_ptr<plan::Planner>> planners;
   for (auto& p : plan::MakeAllPlanners())
@@ -115,7 +154,7 @@ PlatformResults RunPlatform(const Platform& platform, const std::vector<BenchTas
     const auto t0 = std::chrono::steady_clock::now();
     Platform at_host_load = platform;
     at_host_load.rate_scale = platform.host_rate_scale;
-    const Workbench hw = MakeWorkbench(at_host_load, platform.profiles, data, serve);
+    const Workbench hw = MakeWorkbench(at_host_load, profiles, data, serve);
     for (const auto& planner : planners)
       out.violations_at_host_load.push_back(CountViolations(hw, *planner, episodes));
     progress(platform.name,
@@ -130,7 +169,7 @@ PlatformResults RunPlatform(const Platform& platform, const std::vector<BenchTas
     const auto t0 = std::chrono::steady_clock::now();
     runtime::ServeOptions closed = serve;
     closed.workload.arrivals = runtime::ArrivalKind::kClosedLoop;
-    const Workbench cw = MakeWorkbench(platform, platform.profiles, data, closed);
+    const Workbench cw = MakeWorkbench(platform, profiles, data, closed);
     const auto closed_episodes =
         MakeEpisodes(configs, orders, static_cast<std::size_t>(o.closed_configs), 1);
     out.closed_episodes = static_cast<int>(closed_episodes.size());
@@ -177,16 +216,22 @@ PlatformResults RunPlatform(const Platform& platform, const std::vector<BenchTas
       for (const plan::Placement& fixed : FixedPlacements(K, P)) {
         std::deque<plan::TaskProfile> pinned;
         std::set<const plan::TaskProfile*> pinned_owned;
-        for (const plan::TaskProfile& p : platform.profiles) {
+        for (const plan::TaskProfile& p : profiles) {
           pinned.push_back(sim::PinnedToPlacement(p, fixed));
           pinned_owned.insert(&pinned.back());
         }
         const MemoizedPlanner planner(plan::MakeSparseLoomPlanner(), pinned_owned, o.plan_cache);
-        const Workbench pw = MakeWorkbench(platform, pinned, data, serve);
+        const std::unique_ptr<runtime::AccuracyVerification> pinned_verification =
+            o.verify ? VerificationOf(pinned, data) : nullptr;
+        runtime::ServeOptions pinned_serve = serve;
+        pinned_serve.planning.verification = pinned_verification.get();
+        const Workbench pw = MakeWorkbench(platform, pinned, data, pinned_serve);
         PlacementFigures f;
         f.placement = PlacementName(fixed, platform.processors);
         f.figures = CountViolations(pw, planner, subset);
         out.placement.push_back(f);
+        if (pinned_verification)
+          AddCounts(*pinned_verification, out.accuracy);
       }
       progress(platform.name, "placement: free choice and " +
                                   std::to_string(out.placement.size() - 1) + " fixed orders x " +
@@ -227,6 +272,8 @@ PlatformResults RunPlatform(const Platform& platform, const std::vector<BenchTas
                                 std::to_string(memory_episodes.size()) + " episodes (" +
                                 Fixed(SecondsSince(t0), 1) + " s)");
   }
+  if (verification)
+    AddCounts(*verification, out.accuracy);
   out.wall_s = SecondsSince(start);
   return out;
 }

@@ -21,6 +21,9 @@ struct ViolationFigures {
   std::int64_t dropped = 0;     // dropped or failed
   std::int64_t inaccurate = 0;  // completed on a variant below min_accuracy
   std::int64_t late = 0;        // completed past max_latency_ms (accuracy met)
+  // Completed requests whose accuracy SLO was judged against the planner's estimate, not a
+  // measured accuracy (no ground truth, nothing verified).
+  std::int64_t judged_on_estimate = 0;
   // Violations of requests whose phase plan already missed their SLO in the planner's own model
   // (its latency above max_latency_ms or accuracy below min_accuracy).
   std::int64_t planned_miss = 0;
@@ -63,6 +66,18 @@ struct MemoryFigures {
   preload::StageCacheStats cache;
 };
 
+// What a platform's accuracy SLOs were planned on and judged against.
+struct AccuracyFigures {
+  std::vector<std::string> tasks;
+  std::vector<double> margin;  // per task: the conformal margin planned with
+  std::vector<bool> truth;     // per task: judged against its zoo's ground truth
+  bool verified = false;       // verification on selection was on
+  int verified_variants = 0;   // chosen estimated variants measured (looked up)
+  int below_slo = 0;           // ... below the SLO they were chosen for
+  int replans = 0;             // plans made again because of them
+  int unavailable = 0;         // chosen estimated variants with no truth to verify them by
+};
+
 struct PlatformResults {
   std::string name;
   std::string description;
@@ -86,6 +101,7 @@ struct PlatformResults {
   int memory_episodes = 0;
   std::int64_t full_set_bytes = 0;
   std::vector<MemoryFigures> memory;  // ascending fraction; the last is 100%
+  AccuracyFigures accuracy;
   double wall_s = 0.0;
 };
 

@@ -1,5 +1,7 @@
 #include <algorithm>
 #include <cmath>
+#include <sstream>
+#include <string>
 #include <vector>
 
 #include "eval/bench_markdown.h"
@@ -24,6 +26,47 @@ void PlatformColumns(std::ostream& md, const std::string& first, const BenchRepo
   for (std::size_t i = 0; i < report.platforms.size(); ++i)
     md << "---|";
   md << "\n";
+}
+
+// How the accuracy SLOs of (a) were planned and judged, per platform: the margin, the ground
+// truth, verification, and how many completed requests were judged on an estimate all the same.
+std::string AccuracyParagraph(const BenchReport& report) {
+  std::ostringstream md;
+  md << "Accuracy SLOs are judged against each stitched variant's accuracy measured on its whole "
+        "validation set: the zoo's accuracy ground truth (`sparseloom truth`, which `make "
+        "results` runs once per zoo) where it exists, never against the planner's estimate; "
+        "without one, against what verification measured, else the estimate (counted below). "
+        "Planners plan on a lower bound (an estimate less its estimator's conformal margin) and "
+        "verify the estimated variants they choose.\n\n"
+     << "| platform | ground truth | margin planned with | verified on selection | below their "
+        "SLO (plans made again) | SparseLoom's completed requests judged on an estimate |\n"
+     << "|---|---|---|---|---|---|\n";
+  for (const PlatformResults& p : report.platforms) {
+    const AccuracyFigures& a = p.accuracy;
+    std::vector<std::string> truth, margins;
+    for (std::size_t t = 0; t < a.tasks.size(); ++t) {
+      if (a.truth[t])
+        truth.push_back(a.tasks[t]);
+      margins.push_back(a.tasks[t] + " " + Fixed(100.0 * a.margin[t], 2) + " pp");
+    }
+    std::int64_t on_estimate = 0, completed = 0;
+    if (!p.violations.empty()) {
+      const ViolationFigures& v = p.violations.front();
+      on_estimate = v.judged_on_estimate;
+      completed = v.requests - v.dropped;
+    }
+    md << "| " << p.name << " | " << (truth.empty() ? "none" : Join(truth, ", ")) << " | "
+       << Join(margins, ", ") << " | "
+       << (a.verified ? std::to_string(a.verified_variants) + " variants" +
+                            (a.unavailable > 0 ? " (" + std::to_string(a.unavailable) +
+                                                     " chosen without a truth to verify them)"
+                                               : "")
+                      : std::string("off"))
+       << " | " << a.below_slo << " (" << a.replans << ") | " << on_estimate << " of " << completed
+       << " |\n";
+  }
+  md << "\n";
+  return md.str();
 }
 
 }  // namespace
@@ -79,6 +122,7 @@ void WriteComparisonSections(std::ostream& md, const BenchReport& report,
   }
   md << "Planned misses: violated requests whose phase plan already predicted the miss (its "
         "latency above the SLO or its accuracy below it, in the planner's own model).\n\n"
+     << AccuracyParagraph(report)
      << PlotLine(plots_dir, "violations.png", "violation rate per planner and platform");
 
   bool any_host_load = false;

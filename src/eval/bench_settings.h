@@ -24,6 +24,8 @@ struct BenchSettings {
                                         60, 65, 70, 75, 80, 85, 90, 95, 100};
   int memory_configs = 2;
   bool plan_cache = true;
+  double accuracy_coverage = 0.9;  // plan on the estimate less its conformal margin; 0: none
+  bool verify = true;              // verify chosen estimated variants (from the ground truth)
   std::uint64_t seed = 0;
   int jobs = 2;  // platforms simulated at once
 };

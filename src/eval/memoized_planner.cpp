@@ -13,6 +13,22 @@ void Append(std::string& key, const T& value) {
   key.append(bytes, sizeof(T));
 }
 
+// FNV-1a of the profile's accuracies, their measured flags and margin: verification on selection
+// (runtime/accuracy_verification.h) changes them in place, and a plan kept from before must not
+// answer after.
+std::uint64_t AccuracyDigest(const plan::TaskProfile& p) {
+  std::uint64_t h = 14695981039346656037ULL;
+  const auto add = [&h](const void* data, std::size_t size) {
+    const auto* bytes = static_cast<const unsigned char*>(data);
+    for (std::size_t i = 0; i < size; ++i)
+      h = (h ^ bytes[i]) * 1099511628211ULL;
+  };
+  add(p.accuracy.data(), p.accuracy.size() * sizeof(double));
+  add(p.accuracy_measured.data(), p.accuracy_measured.size());
+  add(&p.accuracy_margin, sizeof(double));
+  return h;
+}
+
 }  // namespace
 
 MemoizedPlanner::MemoizedPlanner(std::unique_ptr<plan::Planner> inner,
@@ -44,6 +60,7 @@ bool MemoizedPlanner::KeyOf(const plan::PlanRequest& request, std::string& key) 
       return false;
     key += t.name + '\n';
     Append(key, &t.profile.get());
+    Append(key, AccuracyDigest(t.profile.get()));
     Append(key, t.slo.min_accuracy);
     Append(key, t.slo.max_latency_ms);
     Append(key, t.rate_per_s);

@@ -20,6 +20,7 @@ std::vector<BenchTask> LoadBenchTasks(const Inputs& in, const std::string& task_
     d.host_profile = &in.profiles[in.table_of_task[t]];
     d.table = &in.tables[in.table_of_task[t]];
     d.rate_per_s = spec.rate_per_s;
+    d.true_accuracy = TrueAccuracyOf(in, t);
     data.push_back(std::move(d));
   }
   if (data.empty())

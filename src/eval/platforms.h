@@ -24,6 +24,8 @@ struct BenchTask {
   const plan::TaskProfile* host_profile = nullptr;
   const profile::PerformanceTable* table = nullptr;
   double rate_per_s = 0.0;
+  // The zoo's accuracy ground truth, [s], that requests are judged against, or none.
+  const std::vector<double>* true_accuracy = nullptr;
 };
 
 // The tasks of `in`, their zoos loaded (manifests only). UsageError naming `task_file` when there

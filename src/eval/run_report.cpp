@@ -4,6 +4,7 @@
 #include <map>
 #include <utility>
 
+#include "profile/accuracy_truth.h"
 #include "runtime/evaluation.h"
 
 namespace sparseloom::eval {
@@ -67,6 +68,9 @@ nlohmann::ordered_json RunJson(const PlannerRun& run,
   nlohmann::ordered_json summaries = nlohmann::ordered_json::array();
   for (std::size_t t = 0; t < run.summaries.size(); ++t) {
     const runtime::TaskSummary& s = run.summaries[t];
+    // Requests carry labels in real runs only; the interval is Wilson's at 95%.
+    const bool measured = tasks[t].inputs != nullptr && s.completed > 0;
+    const profile::Interval interval = profile::WilsonInterval(s.correct, s.completed);
     summaries.push_back(
         {{"task", s.task},
          {"requests", s.requests},
@@ -82,10 +86,14 @@ nlohmann::ordered_json RunJson(const PlannerRun& run,
          {"p50_ms", s.p50_ms},
          {"p95_ms", s.p95_ms},
          {"p99_ms", s.p99_ms},
-         {"measured_accuracy", tasks[t].inputs != nullptr
-                                   ? nlohmann::ordered_json(Ratio(s.correct, s.completed))
-                                   : nlohmann::ordered_json()},
+         {"measured_accuracy", measured ? nlohmann::ordered_json(Ratio(s.correct, s.completed))
+                                        : nlohmann::ordered_json()},
+         {"measured_accuracy_95", measured
+                                      ? nlohmann::ordered_json::array({interval.low, interval.high})
+                                      : nlohmann::ordered_json()},
          {"planned_accuracy", s.planned_accuracy},
+         {"judged_accuracy", s.judged_accuracy},
+         {"accuracy_source", s.accuracy_source},
          {"last_stitched_variant", s.stitched},
          {"last_placement", s.placement}});
   }
@@ -121,6 +129,8 @@ nlohmann::ordered_json RunJson(const PlannerRun& run,
              {"placement", placement},
              {"planned_latency_ms", tp.latency_ms},
              {"accuracy", tp.accuracy},
+             {"accuracy_measured", tp.accuracy_measured},
+             {"accuracy_bound", tp.accuracy_bound},
              {"slo_met", tp.slo_met},
              {"requests", counts[tp.task].first},
              {"violations", counts[tp.task].second},
@@ -195,6 +205,16 @@ nlohmann::ordered_json RunFileJson(const RunDescription& d, const std::vector<Pl
       {"plans_made_ahead", d.plans_made_ahead},
       {"latency_scale", d.latency_scale},
       {"stitch_margin", d.stitch_margin},
+      {"accuracy_coverage", d.accuracy_coverage},
+      {"accuracy_margin", d.accuracy_margin},
+      {"accuracy_truth", d.accuracy_truth},
+      {"verification", d.verification
+                           ? nlohmann::ordered_json{{"verified", d.verification->verified},
+                                                    {"below_slo", d.verification->below_slo},
+                                                    {"replans", d.verification->replans},
+                                                    {"unavailable", d.verification->unavailable},
+                                                    {"measure_s", d.verification_measure_s}}
+                           : nlohmann::ordered_json()},
       {"cache_budget_bytes", d.cache_budget_bytes},
       {"full_zoo_set_bytes", d.full_zoo_set_bytes},
       {"memory",

@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -12,6 +13,7 @@
 
 #include "preload/stage_cache.h"
 #include "profile/processor_setup.h"
+#include "runtime/accuracy_verification.h"
 #include "runtime/serving.h"
 #include "runtime/workload.h"
 
@@ -68,8 +70,14 @@ struct RunDescription {
   double rate_scale = 1.0;
   std::uint64_t seed = 0;
   bool plans_made_ahead = false;
-  std::vector<double> latency_scale;  // per task
-  std::vector<double> stitch_margin;  // per task
+  std::vector<double> latency_scale;    // per task
+  std::vector<double> stitch_margin;    // per task
+  double accuracy_coverage = 0.0;       // of the lower bound planned on (0: none)
+  std::vector<double> accuracy_margin;  // per task: the conformal margin at that coverage
+  std::vector<bool> accuracy_truth;     // per task: its zoo has an accuracy ground truth
+  // Verify on selection, when on: what it measured and changed.
+  std::optional<runtime::AccuracyVerification::Counts> verification;
+  double verification_measure_s = 0.0;
   std::int64_t cache_budget_bytes = 0;
   std::int64_t full_zoo_set_bytes = 0;
   preload::StageCacheStats cache;

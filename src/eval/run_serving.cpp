@@ -12,8 +12,10 @@
 #include "eval/calibration.h"
 #include "preload/hotness.h"
 #include "runtime/phase_planning.h"
+#include "runtime/stitched_chain.h"
 #include "runtime/trace.h"
 #include "sim/device_profile.h"
+#include "zoo/stitched_variant.h"
 
 namespace sparseloom::eval {
 
@@ -45,7 +47,7 @@ RunServing::RunServing(const Inputs& in, engine::Engine& engine, bool simulate, 
     profiles_.push_back(&profile);
     // Simulated requests carry no input, so no measured accuracy.
     tasks_.push_back({in.file.tasks[t].name, &profile, simulate_ ? nullptr : &inputs_[t],
-                      in.file.tasks[t].rate_per_s * rate_scale});
+                      in.file.tasks[t].rate_per_s * rate_scale, TrueAccuracyOf(in, t)});
     for (std::int64_t bytes : profile.stage_bytes)
       full_set_bytes_ += bytes * static_cast<std::int64_t>(in.setup.size());
   }
@@ -62,6 +64,32 @@ RunServing::RunServing(const Inputs& in, engine::Engine& engine, bool simulate, 
 }
 
 RunServing::~RunServing() = default;
+
+runtime::AccuracyVerification* RunServing::EnableVerification(Inputs& in) {
+  if (&in != &in_)
+    throw UsageError("verification: the Inputs this run serves are the ones it writes");
+  std::vector<plan::TaskProfile*> profiles;
+  for (std::size_t t = 0; t < tasks_.size(); ++t)
+    profiles.push_back(&in.profiles[in.table_of_task[t]]);
+  verification_ = std::make_unique<runtime::AccuracyVerification>(
+      std::move(profiles), [this](int task, std::int64_t s) -> std::optional<double> {
+        const auto t = static_cast<std::size_t>(task);
+        if (const std::vector<double>* truth = tasks_[t].true_accuracy)
+          return truth->at(static_cast<std::size_t>(s));
+        if (simulate_)
+          return std::nullopt;
+        // The whole validation set through the engine, its stages loaded for this alone.
+        const auto start = std::chrono::steady_clock::now();
+        runtime::ZooStages stages(zoos_[t], engine_, in_.setup.front());
+        const runtime::StitchedChain chain(stages, zoo::StitchedAt(zoos_[t], s));
+        const double accuracy = runtime::EvaluateAccuracy(chain, engine_, inputs_[t], 250);
+        verification_measure_s_ +=
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        return accuracy;
+      });
+  sim_options_.serve.planning.verification = verification_.get();  // simulated episodes
+  return verification_.get();
+}
 
 void RunServing::SetCacheBudget(std::int64_t budget_bytes) {
   budget_ = budget_bytes;
@@ -93,7 +121,7 @@ void RunServing::Start(const runtime::ServeOptions& serve, const std::string& st
   if (simulate_) {
     std::vector<sim::SimTask> sim_tasks;
     for (const runtime::ServedTask& t : tasks_)
-      sim_tasks.push_back(sim::SimTask{t.name, t.profile, t.rate_per_s, 1000});
+      sim_tasks.push_back(sim::SimTask{t.name, t.profile, t.rate_per_s, 1000, t.true_accuracy});
     std::vector<std::string> names;
     for (const auto& p : in_.setup)
       names.push_back(p.name);

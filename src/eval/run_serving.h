@@ -17,6 +17,7 @@
 #include "eval/task_inputs.h"
 #include "plan/planner.h"
 #include "preload/stage_cache.h"
+#include "runtime/accuracy_verification.h"
 #include "runtime/evaluation.h"
 #include "runtime/latency_calibration.h"
 #include "runtime/serving.h"
@@ -44,6 +45,16 @@ class RunServing {
   const std::vector<const plan::TaskProfile*>& profiles() const { return profiles_; }
   // Every stage of every task's variants on every processor.
   std::int64_t full_set_bytes() const { return full_set_bytes_; }
+
+  // Verify on selection (runtime/accuracy_verification.h) from now on, recording what it measures
+  // in `in`'s profiles (the Inputs this serves): a chosen estimated variant is looked up in its
+  // zoo's accuracy ground truth where there is one, else measured on the task's validation set
+  // through the engine (real runs; a simulated run without a truth cannot measure it). Returns the
+  // verification for the serving options' planning (PlanningOptions::verification).
+  runtime::AccuracyVerification* EnableVerification(Inputs& in);
+  runtime::AccuracyVerification* verification() const { return verification_.get(); }
+  // Wall time spent measuring variants through the engine (not looked up in a truth).
+  double verification_measure_s() const { return verification_measure_s_; }
 
   // The run's stage cache (0: unlimited).
   void SetCacheBudget(std::int64_t budget_bytes);
@@ -91,6 +102,8 @@ class RunServing {
   std::optional<runtime::Server> server_;
   std::unique_ptr<sim::Simulator> simulator_;
   sim::SimOptions sim_options_;
+  std::unique_ptr<runtime::AccuracyVerification> verification_;
+  double verification_measure_s_ = 0.0;
 };
 
 // What the command shows while every planner serves.

@@ -137,6 +137,10 @@ Inputs LoadInputs(const std::string& task_file) {
       }
       in.profiles.push_back(profile::ToTaskProfile(table));
       in.tables.push_back(std::move(table));
+      in.truths.push_back(profile::LoadFreshTruth(file.parent_path() / profile::kTruthFile,
+                                                  profile::AccuracyTruthKey(z)));
+      in.true_accuracy.push_back(in.truths.back() ? in.truths.back()->Accuracies()
+                                                  : std::vector<double>{});
     } catch (const Error& e) {
       m.problem = "the performance table cannot be used: " + std::string(e.what());
       m.unreadable = true;
@@ -171,6 +175,40 @@ Inputs LoadInputs(const std::string& task_file) {
     }
   }
   return in;
+}
+
+const std::vector<double>* TrueAccuracyOf(const Inputs& in, std::size_t task) {
+  const std::vector<double>& truth = in.true_accuracy.at(in.table_of_task.at(task));
+  return truth.empty() ? nullptr : &truth;
+}
+
+std::vector<double> ApplyAccuracyMargins(Inputs& in, double coverage) {
+  std::vector<double> margins;
+  for (std::size_t i = 0; i < in.tables.size(); ++i) {
+    const profile::PerformanceTable& table = in.tables[i];
+    const bool estimated = std::any_of(table.accuracy_measured.begin(),
+                                       table.accuracy_measured.end(), [](auto m) { return !m; });
+    double margin = 0.0;
+    if (estimated && coverage > 0.0) {
+      if (table.accuracy_error.residuals.empty()) {
+        std::size_t task = 0;
+        while (in.table_of_task[task] != i)
+          ++task;
+        const plan::TaskSpec& spec = in.file.tasks[task];
+        throw UsageError(
+            in.table_files[i].string() +
+            ": the accuracy estimator's cross-validated residuals are not in this table (made "
+            "before they were kept), and planning on a lower bound needs them; re-profile:\n" +
+            ProfileCommands({MissingTable{spec.name, "", spec.zoo_dir, spec.profile_dir, true}},
+                            in.file) +
+            "or plan on the estimates themselves with --accuracy-coverage 0");
+      }
+      margin = profile::ConformalMargin(table.accuracy_error.residuals, coverage);
+    }
+    in.profiles[i].accuracy_margin = margin;
+    margins.push_back(margin);
+  }
+  return margins;
 }
 
 plan::PlanRequest RequestOf(const Inputs& in) {

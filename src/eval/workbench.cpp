@@ -25,6 +25,7 @@ void ViolationCounter::Add(const runtime::EpisodeReport& e) {
   }
   for (std::size_t i = 0; i < e.records.size(); ++i) {
     const runtime::RequestRecord& r = e.records[i];
+    f_.judged_on_estimate += r.outcome == runtime::Outcome::kCompleted && !r.accuracy_measured;
     if (r.SloMet())
       continue;
     // The episode's SLO, not the record's: a dropped request never had a route to copy it from.
@@ -59,7 +60,7 @@ bool ViolationCounter::PlanMissed(const runtime::EpisodeReport& e, std::size_t i
   if (at < 0 || at >= static_cast<int>(ph.plan.tasks.size()))
     return false;
   const plan::TaskPlan& tp = ph.plan.tasks[static_cast<std::size_t>(at)];
-  return tp.latency_ms > slo.max_latency_ms || tp.accuracy < slo.min_accuracy;
+  return tp.latency_ms > slo.max_latency_ms || tp.accuracy_bound < slo.min_accuracy;
 }
 
 Workbench MakeWorkbench(const Platform& platform, const std::deque<plan::TaskProfile>& profiles,
@@ -71,8 +72,10 @@ Workbench MakeWorkbench(const Platform& platform, const std::deque<plan::TaskPro
     task.profile = &profiles[t];
     task.rate_per_s = data[t].rate_per_s * platform.rate_scale;
     task.num_samples = std::max<std::int64_t>(1, data[t].zoo.validation_samples);
+    task.true_accuracy = data[t].true_accuracy;
     w.tasks.push_back(task);
-    w.served.push_back(runtime::ServedTask{task.name, task.profile, nullptr, task.rate_per_s});
+    w.served.push_back(
+        runtime::ServedTask{task.name, task.profile, nullptr, task.rate_per_s, task.true_accuracy});
   }
   w.options.serve = serve;
   w.options.storage = platform.storage;

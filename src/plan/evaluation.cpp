@@ -86,6 +86,12 @@ void ValidateProfile(const std::string& where, const TaskProfile& profile,
            std::to_string(profile.stage_bytes[i]));
   CheckSize(where, "profile.accuracy", profile.accuracy.size(), stitched, "V^K");
   CheckValues(where, "profile.accuracy", profile.accuracy, 0.0, 1.0, "an accuracy in [0, 1]");
+  if (!profile.accuracy_measured.empty())
+    CheckSize(where, "profile.accuracy_measured", profile.accuracy_measured.size(), stitched,
+              "V^K (or none)");
+  if (!std::isfinite(profile.accuracy_margin) || profile.accuracy_margin < 0.0 ||
+      profile.accuracy_margin > 1.0)
+    Fail(where, "profile.accuracy_margin", "a margin in [0, 1]", Num(profile.accuracy_margin));
   CheckSize(where, "profile.handover_ms", profile.handover_ms.size(), std::int64_t{P} * P, "P*P");
   CheckValues(where, "profile.handover_ms", profile.handover_ms, 0.0,
               std::numeric_limits<double>::max(), "a finite hand-over cost >= 0 ms");
@@ -119,12 +125,16 @@ std::string ReasonFor(const PlanTask& task, const TaskSpace& space, const Choice
   std::vector<int> digits(static_cast<std::size_t>(K));
   std::vector<double> loads(static_cast<std::size_t>(P));
   double best_accuracy = -1.0;
+  bool best_estimated = false;
   double fastest_accurate = std::numeric_limits<double>::infinity();
   std::int64_t smallest_meeting = std::numeric_limits<std::int64_t>::max();
   for (const std::int64_t s : space.stitched) {
     DigitsOf(profile, s, digits);
-    best_accuracy = std::max(best_accuracy, profile.accuracy[static_cast<std::size_t>(s)]);
-    if (profile.accuracy[static_cast<std::size_t>(s)] < task.slo.min_accuracy)
+    if (profile.AccuracyBound(s) > best_accuracy) {
+      best_accuracy = profile.AccuracyBound(s);
+      best_estimated = !profile.AccuracyMeasured(s);
+    }
+    if (profile.AccuracyBound(s) < task.slo.min_accuracy)
       continue;
     for (const Placement& placement : space.placements) {
       const ChoiceCost cost = CostOf(task, s, digits, placement, loads);
@@ -135,7 +145,10 @@ std::string ReasonFor(const PlanTask& task, const TaskSpace& space, const Choice
   }
   if (best_accuracy < task.slo.min_accuracy)
     return "no " + space.variant_noun + " reaches " + Num(task.slo.min_accuracy) +
-           " accuracy (best " + Num(best_accuracy) + ")";
+           " accuracy (best " + Num(best_accuracy) +
+           (best_estimated && profile.accuracy_margin > 0.0
+                ? ", an estimate less its margin of " + Num(profile.accuracy_margin) + ")"
+                : ")");
   if (fastest_accurate > task.slo.max_latency_ms)
     return "fastest " + space.variant_noun + " meeting " + Num(task.slo.min_accuracy) +
            " accuracy takes " + Num(fastest_accurate, "%.3g") + " ms > " +
@@ -331,8 +344,9 @@ ChoiceCost CostOf(const PlanTask& task, std::int64_t s, std::span<const int> dig
     load = task.rate_per_s * load / 1000.0;
   cost.latency_ms = chain.total_ms;
   cost.accuracy = profile.accuracy[static_cast<std::size_t>(s)];
+  cost.accuracy_bound = profile.AccuracyBound(s);
   cost.slo_met =
-      cost.accuracy >= task.slo.min_accuracy && cost.latency_ms <= task.slo.max_latency_ms;
+      cost.accuracy_bound >= task.slo.min_accuracy && cost.latency_ms <= task.slo.max_latency_ms;
   return cost;
 }
 
@@ -358,6 +372,8 @@ Plan EvaluatePlan(const PlanRequest& request, const std::vector<TaskSpace>& spac
         CostOf(task, out.stitched_variant, out.variant_of_stage, out.placement, loads);
     out.latency_ms = cost.latency_ms;
     out.accuracy = cost.accuracy;
+    out.accuracy_measured = profile.AccuracyMeasured(out.stitched_variant);
+    out.accuracy_bound = cost.accuracy_bound;
     out.slo_met = cost.slo_met;
     out.resident_bytes = cost.bytes;
     if (!cost.slo_met)

@@ -40,6 +40,7 @@ struct Choice {
 struct ChoiceCost {
   double latency_ms = 0.0;
   double accuracy = 0.0;
+  double accuracy_bound = 0.0;  // TaskProfile::AccuracyBound, which slo_met holds
   std::int64_t bytes = 0;
   bool slo_met = false;
 };

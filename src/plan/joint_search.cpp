@@ -493,7 +493,7 @@ CandidateSet CostAllChoices(const PlanTask& task, const TaskSpace& space) {
     for (std::size_t k = 0; k < K; ++k)
       bytes += profile.StageBytes(static_cast<int>(k), digits[k]);
     const double accuracy = profile.accuracy[static_cast<std::size_t>(s)];
-    const bool accurate = accuracy >= task.slo.min_accuracy;
+    const bool accurate = profile.AccuracyBound(s) >= task.slo.min_accuracy;
     for (std::size_t pi = 0; pi < placements; ++pi, ++c) {
       const Placement& placement = space.placements[pi];
       ChainCostOf(profile, digits, placement, chain, waits[pi]);

@@ -91,7 +91,10 @@ struct TaskPlan {
   std::vector<int> variant_of_stage;  // v_k for each stage
   Placement placement;                // pi(k) for each stage
   double latency_ms = 0.0;            // L(t, s, pi), hand-overs and stitch gap included
-  double accuracy = 0.0;              // A(t, s)
+  double accuracy = 0.0;              // A(t, s), measured or estimated
+  bool accuracy_measured = true;      // A(t, s) was measured on the validation set
+  // What min_accuracy was held against: A(t, s), less the profile's margin when estimated.
+  double accuracy_bound = 0.0;
   bool slo_met = false;
   std::string reason;               // why the SLO is not met; empty when it is
   std::int64_t resident_bytes = 0;  // bytes of the K stages this task keeps resident

@@ -24,7 +24,14 @@ struct TaskProfile {
   std::vector<double> stage_latency_ms;   // [(k * V + v) * P + p]: batch-1 median latency
   std::vector<std::int64_t> stage_bytes;  // [k * V + v]: resident weight bytes of the stage
   std::vector<double> accuracy;           // [s]: measured or estimated, in [0, 1]
-  std::vector<double> handover_ms;        // [p * P + q]: cost of handing a boundary from p to q
+  // [s]: 1 when accuracy[s] was measured on the validation set, 0 when it is the estimator's;
+  // empty: every accuracy is measured.
+  std::vector<std::uint8_t> accuracy_measured;
+  // What the planner takes off an estimated accuracy before holding it against min_accuracy: the
+  // estimator's conformal margin (docs/profiler.md, "Planning on a lower bound"). Measured
+  // accuracies need none. >= 0.
+  double accuracy_margin = 0.0;
+  std::vector<double> handover_ms;  // [p * P + q]: cost of handing a boundary from p to q
   // [s]: measured/estimated stitched latency minus the sum of its stages on one processor (casts,
   // caches); empty means 0. Charged to the last stage of every placement of s (ChainCostOf).
   std::vector<double> stitch_gap_ms;
@@ -61,6 +68,15 @@ struct TaskProfile {
   }
   double StitchGapMs(std::int64_t s) const {
     return stitch_gap_ms.empty() ? 0.0 : stitch_gap_ms[static_cast<std::size_t>(s)];
+  }
+  bool AccuracyMeasured(std::int64_t s) const {
+    return accuracy_measured.empty() || accuracy_measured[static_cast<std::size_t>(s)] != 0;
+  }
+  // The accuracy every planner holds against min_accuracy: the measured one, or the estimate less
+  // accuracy_margin.
+  double AccuracyBound(std::int64_t s) const {
+    const double a = accuracy[static_cast<std::size_t>(s)];
+    return AccuracyMeasured(s) ? a : a - accuracy_margin;
   }
 };
 

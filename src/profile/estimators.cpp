@@ -274,8 +274,9 @@ Estimate EstimateAccuracy(const zoo::Zoo& zoo, const AccuracyTraining& training,
   const std::vector<AccuracyModel> candidates = only.empty() ? AccuracyModels() : only;
   struct Scored {
     AccuracyModel model;
-    double error = 0.0;                 // random points and originals
-    double representative_error = 0.0;  // random points alone
+    double error = 0.0;                  // random points and originals
+    double representative_error = 0.0;   // random points alone
+    std::vector<double> residuals = {};  // random points: held-out estimate - measured
   };
   int representative_count = 0;
   const auto score = [&](const AccuracyModel& candidate) {
@@ -292,10 +293,12 @@ Estimate EstimateAccuracy(const zoo::Zoo& zoo, const AccuracyTraining& training,
     representative_count = 0;
     for (std::size_t j = 0; j < eval_rows.size(); ++j) {
       const std::size_t r = eval_rows[j];
-      const double e = std::abs(std::clamp(base[r] + held[j], 0.0, 1.0) - truth[r]);
+      const double signed_error = std::clamp(base[r] + held[j], 0.0, 1.0) - truth[r];
+      const double e = std::abs(signed_error);
       out.error += e;
       if (representative[j]) {
         out.representative_error += e;
+        out.residuals.push_back(signed_error);
         ++representative_count;
       }
     }
@@ -321,7 +324,8 @@ Estimate EstimateAccuracy(const zoo::Zoo& zoo, const AccuracyTraining& training,
   if (!best)
     throw UsageError("accuracy estimator: no candidate model");
   Estimate out;
-  out.error = {"mae", best->representative_error, representative_count, ToString(best->model)};
+  out.error = {"mae", best->representative_error, representative_count, ToString(best->model),
+               best->residuals};
 
   FeatureMatrix query;
   std::vector<double> base;

@@ -1,6 +1,7 @@
 #include "profile/performance_table.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <fstream>
 #include <limits>
@@ -90,7 +91,11 @@ std::vector<std::uint8_t> Flags(const JsonField& f, std::int64_t expected) {
 }
 
 nlohmann::json ErrorJson(const EstimatorError& e) {
-  return {{"metric", e.metric}, {"value", e.value}, {"samples", e.samples}, {"model", e.model}};
+  nlohmann::json out = {
+      {"metric", e.metric}, {"value", e.value}, {"samples", e.samples}, {"model", e.model}};
+  if (!e.residuals.empty())
+    out["residuals"] = e.residuals;
+  return out;
 }
 
 EstimatorError ParseError(const JsonField& f) {
@@ -100,6 +105,11 @@ EstimatorError ParseError(const JsonField& f) {
   e.samples = static_cast<int>(f.At("samples").NonNegativeInt());
   if (f.Has("model"))
     e.model = f.At("model").String();
+  if (f.Has("residuals")) {
+    const JsonField r = f.At("residuals");
+    for (std::size_t i = 0; i < r.Size(); ++i)
+      e.residuals.push_back(r.At(i).Number());
+  }
   return e;
 }
 
@@ -351,6 +361,22 @@ bool HoldsGroundTruth(const PerformanceTable& table, bool exhaustive, bool laten
                                      [](std::uint8_t m) { return m != 0; });
 }
 
+double ConformalMargin(const std::vector<double>& residuals, double coverage) {
+  if (!(coverage >= 0.0 && coverage < 1.0))
+    throw UsageError("accuracy coverage: expected a probability in [0, 1), got " +
+                     std::to_string(coverage));
+  if (coverage == 0.0)
+    return 0.0;
+  if (residuals.empty())
+    throw UsageError("accuracy margin: the estimator's cross-validated residuals are needed");
+  std::vector<double> sorted = residuals;
+  std::sort(sorted.begin(), sorted.end());
+  const double n = static_cast<double>(sorted.size());
+  const auto rank = static_cast<std::size_t>(std::ceil((n + 1.0) * coverage - 1e-9));
+  const std::size_t at = std::min(sorted.size(), std::max<std::size_t>(rank, 1)) - 1;
+  return std::max(0.0, sorted[at]);
+}
+
 plan::TaskProfile ToTaskProfile(const PerformanceTable& t) {
   t.CheckShape();
   plan::TaskProfile profile;
@@ -362,6 +388,7 @@ plan::TaskProfile ToTaskProfile(const PerformanceTable& t) {
   profile.stage_latency_ms = t.stage_latency_ms;
   profile.stage_bytes = t.stage_bytes;
   profile.accuracy = t.accuracy;
+  profile.accuracy_measured = t.accuracy_measured;
   profile.handover_ms = t.handover_ms;
   // The planner models L(s, pi) as the sum of its stages plus one gap per stitched variant. Take
   // the median gap over placements, so that one noisy placement cannot drag it, and never let it

@@ -39,7 +39,18 @@ struct EstimatorError {
   double value = 0.0;
   int samples = 0;    // measured points it was trained and cross-validated on
   std::string model;  // the candidate model chosen by that cross-validation
+  // Accuracy: the chosen model's held-out estimate minus the measured accuracy on each randomly
+  // drawn point (signed; what `value` averages the magnitude of). Empty in tables made before
+  // they were kept, and for latency.
+  std::vector<double> residuals = {};
 };
+
+// The margin an estimated accuracy is lowered by so that the true accuracy is at least the
+// estimate less the margin with probability `coverage` (split conformal, one-sided, on the
+// cross-validated residuals r_i = estimate - measured of n drawn points): the ceil((n + 1) *
+// coverage)-th smallest r_i (the largest when that rank passes n), and never below 0.
+// `coverage` 0: no margin. UsageError when coverage is outside [0, 1) or there are no residuals.
+double ConformalMargin(const std::vector<double>& residuals, double coverage);
 
 // Estimated against measured on stitched variants the estimators never saw (`--exhaustive` only).
 struct HeldOutCheck {

@@ -52,6 +52,8 @@ class Profiler {
   }
 
   PerformanceTable Run();
+  // MeasureStitchedAccuracy: the accuracy pass alone.
+  AccuracyPass AccuracyOnly(std::vector<std::int64_t> points);
 
  private:
   void Report(const std::string& phase, std::int64_t done, std::int64_t total) const {
@@ -72,6 +74,9 @@ class Profiler {
                  std::vector<double>& samples);
   std::map<std::int64_t, double> MeasureAccuracy(std::vector<std::int64_t> points,
                                                  const std::string& phase);
+  // Correct predictions of each of `points` (sorted) on the whole validation set.
+  std::vector<std::int64_t> MeasureCorrect(const std::vector<std::int64_t>& points,
+                                           const std::string& phase);
   void Accumulate(runtime::ZooStages& stages, const std::vector<zoo::StitchedVariant>& list,
                   std::size_t begin, std::size_t end, int k, const engine::Tensor& x,
                   const std::vector<engine::Tensor>& side, std::int64_t first_label,
@@ -301,6 +306,16 @@ void Profiler::Accumulate(runtime::ZooStages& stages, const std::vector<zoo::Sti
 std::map<std::int64_t, double> Profiler::MeasureAccuracy(std::vector<std::int64_t> points,
                                                          const std::string& phase) {
   std::sort(points.begin(), points.end());  // mixed-radix order = sorted by stage 1, 2, ...
+  const std::vector<std::int64_t> correct = MeasureCorrect(points, phase);
+  const std::int64_t n = validation_.size;
+  std::map<std::int64_t, double> out;
+  for (std::size_t i = 0; i < points.size(); ++i)
+    out[points[i]] = n == 0 ? 0.0 : static_cast<double>(correct[i]) / static_cast<double>(n);
+  return out;
+}
+
+std::vector<std::int64_t> Profiler::MeasureCorrect(const std::vector<std::int64_t>& points,
+                                                   const std::string& phase) {
   std::vector<zoo::StitchedVariant> list;
   for (std::int64_t s : points)
     list.push_back(zoo::StitchedAt(zoo_, s));
@@ -348,9 +363,26 @@ std::map<std::int64_t, double> Profiler::MeasureAccuracy(std::vector<std::int64_
                                  [this, &work, p] { threads_[p]->Run([&work, p] { work(p); }); }));
   for (auto& r : running)
     r.get();
-  std::map<std::int64_t, double> out;
-  for (std::size_t i = 0; i < points.size(); ++i)
-    out[points[i]] = n == 0 ? 0.0 : static_cast<double>(correct[i]) / static_cast<double>(n);
+  return correct;
+}
+
+AccuracyPass Profiler::AccuracyOnly(std::vector<std::int64_t> points) {
+  const auto start = Clock::now();
+  validation_ = runtime::LoadValidationSet(zoo_, engine_);
+  std::sort(points.begin(), points.end());
+  points.erase(std::unique(points.begin(), points.end()), points.end());
+  const std::int64_t stitched = zoo_.StitchedCount();
+  for (std::int64_t s : points) {
+    if (s < 0 || s >= stitched)
+      throw UsageError("accuracy pass: stitched variant " + std::to_string(s) + " out of 0.." +
+                       std::to_string(stitched - 1));
+  }
+  AccuracyPass out;
+  out.correct = MeasureCorrect(points, "accuracy");
+  out.samples = validation_.size;
+  out.stage_passes = StagePasses(zoo_, points);
+  out.points = std::move(points);
+  out.wall_s = SecondsSince(start);
   return out;
 }
 
@@ -527,6 +559,36 @@ PerformanceTable ProfileZoo(const zoo::Zoo& zoo, engine::Engine& engine,
                             const ProfileOptions& options) {
   Profiler profiler(zoo, engine, options);
   return profiler.Run();
+}
+
+AccuracyPass MeasureStitchedAccuracy(const zoo::Zoo& zoo, engine::Engine& engine,
+                                     const ProfileOptions& options,
+                                     std::vector<std::int64_t> points) {
+  Profiler profiler(zoo, engine, options);
+  return profiler.AccuracyOnly(std::move(points));
+}
+
+std::int64_t StagePasses(const zoo::Zoo& zoo, std::vector<std::int64_t> points,
+                         bool share_prefixes) {
+  std::sort(points.begin(), points.end());
+  points.erase(std::unique(points.begin(), points.end()), points.end());
+  const int K = zoo.num_stages;
+  if (!share_prefixes)
+    return static_cast<std::int64_t>(points.size()) * K;
+  // Sorted in mixed radix (stage 1 most significant), a prefix of length k is new exactly when it
+  // differs from the previous point's.
+  std::int64_t passes = 0;
+  std::vector<std::size_t> previous;
+  for (std::int64_t s : points) {
+    std::vector<std::size_t> digits = zoo::StitchedAt(zoo, s).variant_of_stage;
+    int k = 0;
+    while (k < K && !previous.empty() &&
+           previous[static_cast<std::size_t>(k)] == digits[static_cast<std::size_t>(k)])
+      ++k;
+    passes += K - k;
+    previous = std::move(digits);
+  }
+  return passes;
 }
 
 }  // namespace sparseloom::profile

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "engine/engine.h"
 #include "profile/gradient_boosting.h"
@@ -50,5 +51,25 @@ struct ProfileOptions {
 
 PerformanceTable ProfileZoo(const zoo::Zoo& zoo, engine::Engine& engine,
                             const ProfileOptions& options);
+
+// The profiler's accuracy pass alone: the correct predictions of each stitched variant of
+// `points` (indices in zoo::StitchedAt order) on the whole validation set, prefix-shared, on every
+// processor of options.processors at once (options.accuracy_batch, options.progress).
+struct AccuracyPass {
+  std::vector<std::int64_t> points;   // sorted
+  std::vector<std::int64_t> correct;  // per point
+  std::int64_t samples = 0;           // validation samples
+  std::int64_t stage_passes = 0;      // stage runs over the whole validation set (StagePasses)
+  double wall_s = 0.0;
+};
+AccuracyPass MeasureStitchedAccuracy(const zoo::Zoo& zoo, engine::Engine& engine,
+                                     const ProfileOptions& options,
+                                     std::vector<std::int64_t> points);
+
+// Stage runs over the validation set an accuracy pass over `points` makes: each distinct prefix
+// (v_1..v_k), k = 1..K, runs once when prefixes are shared; K per point when every stitched
+// variant runs from its first stage.
+std::int64_t StagePasses(const zoo::Zoo& zoo, std::vector<std::int64_t> points,
+                         bool share_prefixes = true);
 
 }  // namespace sparseloom::profile

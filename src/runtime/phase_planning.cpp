@@ -6,6 +6,7 @@
 #include <set>
 
 #include "common/error.h"
+#include "runtime/accuracy_verification.h"
 
 namespace sparseloom::runtime {
 
@@ -104,10 +105,13 @@ double ShareLate(const plan::PlanTask& task, const std::vector<int>& placement,
   return std::min(1.0, waits * std::exp(-slack * waits / mean_ms));
 }
 
-PhasePlan PlanFor(const std::vector<ServedTask>& tasks, const std::vector<int>& present,
-                  const std::vector<plan::Slo>& slos, const std::vector<bool>& alive,
-                  const plan::Planner& planner, const PlanningOptions& options,
-                  std::vector<plan::TaskProfile>& restricted) {
+namespace {
+
+// PlanFor without verification.
+PhasePlan PlanOnce(const std::vector<ServedTask>& tasks, const std::vector<int>& present,
+                   const std::vector<plan::Slo>& slos, const std::vector<bool>& alive,
+                   const plan::Planner& planner, const PlanningOptions& options,
+                   std::vector<plan::TaskProfile>& restricted) {
   PhasePlan out;
   const bool all_alive = std::all_of(alive.begin(), alive.end(), [](bool a) { return a; });
   restricted.clear();
@@ -169,7 +173,7 @@ PhasePlan PlanFor(const std::vector<ServedTask>& tasks, const std::vector<int>& 
         task.entry_wait_ms = own[i];
         tp.latency_ms += plan::EntryWaitMs(task, tp.placement.data(), K);
       }
-      if (tp.accuracy < task.slo.min_accuracy) {
+      if (tp.accuracy_bound < task.slo.min_accuracy) {
         missing_per_s += task.rate_per_s;
       } else if (!own.empty()) {
         // Ranked as if every stage took rank_slowdown times as long: a plan that meets its SLOs
@@ -183,10 +187,11 @@ PhasePlan PlanFor(const std::vector<ServedTask>& tasks, const std::vector<int>& 
       } else {
         missing_per_s += task.rate_per_s * (service_ms > task.slo.max_latency_ms ? 1.0 : 0.0);
       }
-      tp.slo_met = tp.accuracy >= task.slo.min_accuracy && tp.latency_ms <= task.slo.max_latency_ms;
+      tp.slo_met =
+          tp.accuracy_bound >= task.slo.min_accuracy && tp.latency_ms <= task.slo.max_latency_ms;
       if (tp.slo_met)
         tp.reason.clear();
-      else if (tp.accuracy >= task.slo.min_accuracy)
+      else if (tp.accuracy_bound >= task.slo.min_accuracy)
         tp.reason = own.empty() ? "latency over max_latency_ms"
                                 : "latency with the expected queueing waits over max_latency_ms";
       candidate.objective.violations += !tp.slo_met;
@@ -262,6 +267,28 @@ PhasePlan PlanFor(const std::vector<ServedTask>& tasks, const std::vector<int>& 
   return out;
 }
 
+}  // namespace
+
+PhasePlan PlanFor(const std::vector<ServedTask>& tasks, const std::vector<int>& present,
+                  const std::vector<plan::Slo>& slos, const std::vector<bool>& alive,
+                  const plan::Planner& planner, const PlanningOptions& options,
+                  std::vector<plan::TaskProfile>& restricted) {
+  AccuracyVerification* verification = options.verification;
+  if (verification == nullptr)
+    return PlanOnce(tasks, present, slos, alive, planner, options, restricted);
+  // The profiles are read by the planner and written by the verification: one plan at a time.
+  std::lock_guard lock(verification->mutex());
+  // After a fault the plan is made at once: its variants are not measured first.
+  if (!std::all_of(alive.begin(), alive.end(), [](bool a) { return a; }))
+    return PlanOnce(tasks, present, slos, alive, planner, options, restricted);
+  while (true) {
+    PhasePlan phase = PlanOnce(tasks, present, slos, alive, planner, options, restricted);
+    if (!verification->VerifyLocked(phase, slos))
+      return phase;
+    verification->CountReplanLocked();  // a variant measured below its SLO: plan again
+  }
+}
+
 std::vector<std::optional<TaskRoute>> RoutesOf(const PhasePlan& phase,
                                                const std::vector<ServedTask>& tasks,
                                                const std::vector<plan::Slo>& slos) {
@@ -273,7 +300,11 @@ std::vector<std::optional<TaskRoute>> RoutesOf(const PhasePlan& phase,
     route.variant_of_stage = tp.variant_of_stage;
     for (int p : tp.placement)
       route.placement.push_back(phase.processor_of_plan_processor[static_cast<std::size_t>(p)]);
-    route.accuracy = tp.accuracy;
+    route.planned_accuracy = tp.accuracy;
+    const std::vector<double>* truth = tasks[static_cast<std::size_t>(t)].true_accuracy;
+    route.accuracy =
+        truth != nullptr ? truth->at(static_cast<std::size_t>(tp.stitched_variant)) : tp.accuracy;
+    route.accuracy_measured = truth != nullptr || tp.accuracy_measured;
     route.slo = slos[static_cast<std::size_t>(t)];
     route.stitched =
         plan::StitchedVariantName(*tasks[static_cast<std::size_t>(t)].profile, tp.stitched_variant);

@@ -31,7 +31,8 @@ struct PhasePlan {
 // Plans the tasks `present` (server task indices) under `slos` on the processors whose `alive`
 // flag is set, each weighed by its rate, with the options' headroom cascade and queueing-aware
 // budgets (PlanningOptions). `restricted` holds the profiles cut down to the processors alive (it
-// must outlive the plan).
+// must outlive the plan). With options.verification and every processor alive, the chosen
+// estimated variants are measured and the phase planned again while one measures below its SLO.
 PhasePlan PlanFor(const std::vector<ServedTask>& tasks, const std::vector<int>& present,
                   const std::vector<plan::Slo>& slos, const std::vector<bool>& alive,
                   const plan::Planner& planner, const PlanningOptions& options,

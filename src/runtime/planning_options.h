@@ -9,6 +9,8 @@
 
 namespace sparseloom::runtime {
 
+class AccuracyVerification;  // runtime/accuracy_verification.h
+
 struct PlanningOptions {
   std::int64_t memory_budget_bytes = 0;  // the planner's budget (0 = unlimited)
   plan::PlacementSpace placements = plan::PlacementSpace::kAnyMapping;
@@ -31,6 +33,10 @@ struct PlanningOptions {
   // factors moved by up to 0.2 between runs, and a plan that loads a processor to 0.9 at the
   // factors measured is overloaded at factors 15% higher.
   double rank_slowdown = 1.2;
+  // Verify on selection (runtime/accuracy_verification.h): each plan's chosen stitched variants
+  // whose accuracy is estimated are measured, and a plan whose variant measures below its SLO is
+  // made again. Not owned; none: plans are served on the profile's accuracies as they are.
+  AccuracyVerification* verification = nullptr;
 };
 
 // UsageError unless wait_quantile is in [0, 1).

@@ -165,6 +165,8 @@ int RequestFlow::Admit(int task, std::int64_t sample, std::int64_t label, double
   record.label = label;
   record.route_epoch = epoch_;
   record.accuracy = s.route->accuracy;
+  record.accuracy_measured = s.route->accuracy_measured;
+  record.planned_accuracy = s.route->planned_accuracy;
   record.slo = s.route->slo;
   record.deadline_ms = admit.deadline_ms;
   record.priority = admit.priority;
@@ -305,6 +307,8 @@ void RequestFlow::Restart(int slot, double now_ms, FlowEvents& events) {
   s.route = routes_[static_cast<std::size_t>(s.record.task)];
   s.record.route_epoch = epoch_;
   s.record.accuracy = s.route->accuracy;
+  s.record.accuracy_measured = s.route->accuracy_measured;
+  s.record.planned_accuracy = s.route->planned_accuracy;
   s.record.slo = s.route->slo;
   s.record.stages.clear();
   s.record.attempts += 1;

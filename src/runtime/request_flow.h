@@ -30,8 +30,13 @@ struct TaskRoute {
   std::vector<int> variant_of_stage;  // v_k
   std::vector<int> placement;         // processor index of each stage
   plan::Slo slo;
-  double accuracy = 0.0;  // the stitched variant's (profiled) accuracy, checked against the SLO
-  std::string stitched;   // "dense,us50,int8", for reports
+  // The stitched variant's accuracy the SLO is judged against: measured on the task's whole
+  // validation set (its accuracy ground truth, or the profile's measured value) when
+  // accuracy_measured, else the planner's estimate.
+  double accuracy = 0.0;
+  bool accuracy_measured = true;
+  double planned_accuracy = 0.0;  // the plan's (the profile's, measured or estimated)
+  std::string stitched;           // "dense,us50,int8", for reports
   // The plan's expected latency of the route (stages, hand-overs, stitch gap and queueing); a
   // request whose own deadline is nearer is refused at admission. 0: not known (never refused).
   double expected_latency_ms = 0.0;
@@ -75,7 +80,9 @@ struct RequestRecord {
   std::vector<StageSpan> stages;  // of the attempt that ended it (when spans are kept)
   std::int64_t prediction = -1;   // argmax of the output when completed
   std::int64_t label = -1;
-  double accuracy = 0.0;  // the route's accuracy
+  double accuracy = 0.0;          // the route's accuracy (the one the SLO is judged against)
+  bool accuracy_measured = true;  // ... measured, not the planner's estimate
+  double planned_accuracy = 0.0;  // the route's planned accuracy
   plan::Slo slo;
   double deadline_ms = std::numeric_limits<double>::infinity();  // the request's own (AdmitOptions)
   int priority = 0;

@@ -210,6 +210,10 @@ std::vector<TaskSummary> Summarize(const std::vector<EpisodeReport>& episodes,
       if (r.outcome == Outcome::kCompleted) {
         latencies[t].push_back(r.latency_ms());
         s.correct += r.label >= 0 && r.prediction == r.label;
+        s.planned_accuracy += r.planned_accuracy;
+        s.judged_accuracy += r.accuracy;
+        if (s.accuracy_source != "estimated")
+          s.accuracy_source = r.accuracy_measured ? "measured" : "estimated";
       }
     }
     for (const PhaseReport& phase : episode.phases) {
@@ -235,13 +239,16 @@ std::vector<TaskSummary> Summarize(const std::vector<EpisodeReport>& episodes,
           placement +=
               (placement.empty() ? "" : ",") + last.plan.processors[static_cast<std::size_t>(p)];
         out[t].placement = placement;
-        out[t].planned_accuracy = tp.accuracy;
       }
     }
   }
   for (std::size_t t = 0; t < tasks.size(); ++t) {
     TaskSummary& s = out[t];
     s.throughput_rps = s.served_s > 0 ? double(s.completed) / s.served_s : 0.0;
+    if (s.completed > 0) {
+      s.planned_accuracy /= static_cast<double>(s.completed);
+      s.judged_accuracy /= static_cast<double>(s.completed);
+    }
     if (!latencies[t].empty()) {
       s.p50_ms = Percentile(latencies[t], 0.50);
       s.p95_ms = Percentile(latencies[t], 0.95);

@@ -29,6 +29,10 @@ struct ServedTask {
   const plan::TaskProfile* profile = nullptr;  // its processors are the server's, in order
   const LabelledSet* inputs = nullptr;         // request inputs and labels (validation set)
   double rate_per_s = 1.0;                     // Poisson arrivals; the planner's load weight
+  // [s]: every stitched variant's accuracy measured on the whole validation set (the zoo's
+  // accuracy ground truth, profile/accuracy_truth.h), or none. Requests' accuracy SLOs are judged
+  // against it; the planner never sees it.
+  const std::vector<double>* true_accuracy = nullptr;
 };
 
 struct Episode {
@@ -159,7 +163,13 @@ struct TaskSummary {
   std::int64_t episodes_violated = 0;  // ... with more than 5% of their requests violated
   std::string stitched;                // the variant of the last plan
   std::string placement;               // "cpu0,cpu1,cpu1"
+  // Over the completed requests: the mean of the accuracy their routes were planned with, and of
+  // the accuracy their SLOs were judged against (RequestRecord::accuracy).
   double planned_accuracy = 0.0;
+  double judged_accuracy = 0.0;
+  // "measured" when every completed request was judged against a measured accuracy, "estimated"
+  // when one was judged against the planner's estimate, "none" without completed requests.
+  std::string accuracy_source = "none";
   double violation_rate() const { return requests ? double(violations) / double(requests) : 0.0; }
 };
 inline constexpr double kEpisodeViolationShare = 0.05;

@@ -76,6 +76,8 @@ plan::TaskProfile DeviceTaskProfile(const zoo::Zoo& zoo, const plan::TaskProfile
   out.processors = processors;
   out.stage_bytes = host.stage_bytes;
   out.accuracy = host.accuracy;
+  out.accuracy_measured = host.accuracy_measured;
+  out.accuracy_margin = host.accuracy_margin;
   out.stage_latency_ms.resize(static_cast<std::size_t>(K * V * P));
   for (int k = 0; k < K; ++k) {
     for (int v = 0; v < V; ++v) {

@@ -66,7 +66,8 @@ Simulator::Simulator(std::vector<SimTask> tasks, std::vector<std::string> proces
       throw UsageError("simulator: task '" + t.name + "': rate_per_s must be finite and >= 0");
     if (t.num_samples < 1)
       throw UsageError("simulator: task '" + t.name + "': num_samples must be >= 1");
-    served_.push_back(runtime::ServedTask{t.name, t.profile, nullptr, t.rate_per_s});
+    served_.push_back(
+        runtime::ServedTask{t.name, t.profile, nullptr, t.rate_per_s, t.true_accuracy});
   }
   preload::StageSource source;
   source.load = [this](const preload::StageKey& key) -> std::unique_ptr<engine::LoadedStage> {

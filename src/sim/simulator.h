@@ -31,6 +31,8 @@ struct SimTask {
   const plan::TaskProfile* profile = nullptr;  // its processors are the simulator's, in order
   double rate_per_s = 1.0;                     // Poisson arrivals; the planner's load weight
   std::int64_t num_samples = 1;                // the input set the sample walk draws from
+  // The zoo's accuracy ground truth, [s], that requests are judged against (ServedTask), or none.
+  const std::vector<double>* true_accuracy = nullptr;
 };
 
 struct SimOptions {

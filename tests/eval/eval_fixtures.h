@@ -52,6 +52,8 @@ inline Inputs TinyInputs(const std::vector<std::string>& names,
     table.latency_error.metric = "mape";
     table.latency_error.value = 0.1 * static_cast<double>(i + 1);
     in.tables.push_back(table);
+    in.truths.emplace_back();  // no accuracy ground truth
+    in.true_accuracy.emplace_back();
   }
   in.table_of_task = table_of_task;
   return in;

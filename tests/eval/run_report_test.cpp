@@ -133,12 +133,27 @@ TEST(RunJson, ShapeOfARunEntry) {
   EXPECT_DOUBLE_EQ(j["violation_rate"].get<double>(), 0.125);
   EXPECT_EQ(j["closed_loop"].size(), 2u);
   ASSERT_EQ(j["tasks"].size(), 2u);
-  EXPECT_EQ(
-      KeysOf(j["tasks"][0]),
-      (std::vector<std::string>{"task", "requests", "completed", "dropped", "failed", "violations",
-                                "violation_rate", "task_episodes", "episodes_violated", "served_s",
-                                "throughput_rps", "p50_ms", "p95_ms", "p99_ms", "measured_accuracy",
-                                "planned_accuracy", "last_stitched_variant", "last_placement"}));
+  EXPECT_EQ(KeysOf(j["tasks"][0]), (std::vector<std::string>{"task",
+                                                             "requests",
+                                                             "completed",
+                                                             "dropped",
+                                                             "failed",
+                                                             "violations",
+                                                             "violation_rate",
+                                                             "task_episodes",
+                                                             "episodes_violated",
+                                                             "served_s",
+                                                             "throughput_rps",
+                                                             "p50_ms",
+                                                             "p95_ms",
+                                                             "p99_ms",
+                                                             "measured_accuracy",
+                                                             "measured_accuracy_95",
+                                                             "planned_accuracy",
+                                                             "judged_accuracy",
+                                                             "accuracy_source",
+                                                             "last_stitched_variant",
+                                                             "last_placement"}));
   EXPECT_TRUE(j["tasks"][0]["measured_accuracy"].is_null());  // no inputs: simulated
   const ordered_json& e = j["episodes"][0];
   EXPECT_EQ(KeysOf(e),
@@ -169,11 +184,26 @@ TEST(RunFileJson, TheDescriptionThenEveryRun) {
   d.stitch_margin = {0.0, 0.0};
   d.cache.misses = 5;
   const ordered_json j = RunFileJson(d, {HandMadeRun(), HandMadeRun()}, testing::ServedOf(in));
-  EXPECT_EQ(KeysOf(j),
-            (std::vector<std::string>{
-                "format", "simulated", "version", "task_file", "processors", "arrivals", "phase_s",
-                "rate_scale", "seed", "plans_made_ahead", "latency_scale", "stitch_margin",
-                "cache_budget_bytes", "full_zoo_set_bytes", "memory", "runs"}));
+  EXPECT_EQ(KeysOf(j), (std::vector<std::string>{"format",
+                                                 "simulated",
+                                                 "version",
+                                                 "task_file",
+                                                 "processors",
+                                                 "arrivals",
+                                                 "phase_s",
+                                                 "rate_scale",
+                                                 "seed",
+                                                 "plans_made_ahead",
+                                                 "latency_scale",
+                                                 "stitch_margin",
+                                                 "accuracy_coverage",
+                                                 "accuracy_margin",
+                                                 "accuracy_truth",
+                                                 "verification",
+                                                 "cache_budget_bytes",
+                                                 "full_zoo_set_bytes",
+                                                 "memory",
+                                                 "runs"}));
   EXPECT_EQ(j["format"], "sparseloom-run");
   EXPECT_EQ(j["version"], 1);
   EXPECT_EQ(j["arrivals"], "poisson");

@@ -27,6 +27,7 @@ runtime::EpisodeReport Report(double planned_ms) {
   tp.task = "a";
   tp.latency_ms = planned_ms;
   tp.accuracy = 0.85;
+  tp.accuracy_bound = 0.85;
   ph.plan.tasks = {tp};
   e.phases = {ph};
   auto record = [&](double latency, double accuracy, runtime::Outcome outcome) {

@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <limits>
+#include <memory>
 #include <random>
 #include <set>
 #include <string>
@@ -166,6 +167,55 @@ TEST(Planner, CostsEveryChoiceExactlyAsTheSharedEvaluation) {
         EXPECT_EQ(set.loads[c * 3 + p], loads[p]);
     }
   }
+}
+
+// One stage, one processor: "fast" (1 ms) whose accuracy 0.81 is an estimate, "slow" (4 ms) at a
+// measured 0.90; the SLO asks for 0.80.
+TaskProfile EstimatedJustAbove(const std::string& task = "t") {
+  TaskProfile p;
+  p.task = task;
+  p.num_stages = 1;
+  p.variant_ids = {"fast", "slow"};
+  p.processors = {"cpu"};
+  p.stage_latency_ms = {1.0, 4.0};
+  p.stage_bytes = {100, 400};
+  p.accuracy = {0.81, 0.90};
+  p.accuracy_measured = {0, 1};
+  p.handover_ms = {0.0};
+  return p;
+}
+
+TEST(Planner, TheMarginKeepsEveryPlannerOffAnEstimateJustAboveTheBound) {
+  TaskProfile profile = EstimatedJustAbove();
+  PlanRequest request;
+  request.processors = {"cpu"};
+  request.tasks.push_back({"t", profile, {0.80, 10.0}, 100.0, {}});
+  std::vector<std::unique_ptr<Planner>> planners = MakeAllPlanners();
+  planners.push_back(MakeExhaustivePlanner({}));
+  for (const auto& planner : planners) {
+    if (planner->Name() == "SV-AO-NP" || planner->Name() == "SV-AO-P" ||
+        planner->Name() == "SV-LO-NP" || planner->Name() == "SV-LO-P")
+      continue;  // one variant allowed: no choice to keep off
+    profile.accuracy_margin = 0.0;
+    const Plan on_estimates = planner->Solve(request);
+    EXPECT_EQ(on_estimates.tasks[0].stitched_variant, 0) << planner->Name();
+    EXPECT_FALSE(on_estimates.tasks[0].accuracy_measured);
+    profile.accuracy_margin = 0.02;  // 0.81 - 0.02 < 0.80
+    const Plan on_bound = planner->Solve(request);
+    EXPECT_EQ(on_bound.tasks[0].stitched_variant, 1) << planner->Name();
+    EXPECT_TRUE(on_bound.tasks[0].slo_met);
+    EXPECT_DOUBLE_EQ(on_bound.tasks[0].accuracy_bound, 0.90) << "measured: no margin";
+  }
+  // The same accuracy measured needs no margin.
+  profile.accuracy_margin = 0.02;
+  profile.accuracy_measured = {1, 1};
+  EXPECT_EQ(MakeSparseLoomPlanner()->Solve(request).tasks[0].stitched_variant, 0);
+  // With only the estimate, the reason names the margin.
+  profile.accuracy_measured = {0, 0};
+  request.tasks[0].slo.min_accuracy = 0.95;
+  EXPECT_EQ(MakeSparseLoomPlanner()->Solve(request).tasks[0].reason,
+            "no stitched variant reaches 0.95 accuracy (best 0.88, an estimate less its margin of "
+            "0.02)");
 }
 
 TEST(Planner, ExplainsAnAccuracyNoVariantReaches) {

@@ -751,6 +751,7 @@ RequestRecord Record(int task, Outcome outcome, double latency_ms, double accura
   r.arrival_ms = 1500.0;
   r.end_ms = 1500.0 + latency_ms;
   r.accuracy = accuracy;
+  r.planned_accuracy = accuracy;
   r.slo = {0.8, 20.0};
   r.prediction = 1;
   r.label = 1;
@@ -789,7 +790,9 @@ TEST(ServingSummary, ViolationRateCountsDropsAndFailures) {
       Record(1, Outcome::kCompleted, 5.0),  // met
       Record(1, Outcome::kCompleted, 15.0),
   };
-  records[1].prediction = 0;  // wrong
+  records[1].prediction = 0;           // wrong
+  records[0].planned_accuracy = 0.95;  // an estimate above what it was judged against
+  records[0].accuracy_measured = false;
   const std::vector<TaskSummary> s = Summarize({Report(plan, records)}, served.server.tasks());
   ASSERT_EQ(s.size(), 2u);
   EXPECT_EQ(s[0].task, "t0");
@@ -806,7 +809,11 @@ TEST(ServingSummary, ViolationRateCountsDropsAndFailures) {
   EXPECT_DOUBLE_EQ(s[0].throughput_rps, 1.5);
   EXPECT_EQ(s[0].stitched, "dense,pruned");
   EXPECT_EQ(s[0].placement, "p0,p1");
-  EXPECT_DOUBLE_EQ(s[0].planned_accuracy, 0.85);
+  // Over the completed requests: planned (0.95, 0.9, 0.7) and judged (0.9, 0.9, 0.7).
+  EXPECT_DOUBLE_EQ(s[0].planned_accuracy, (0.95 + 0.9 + 0.7) / 3.0);
+  EXPECT_DOUBLE_EQ(s[0].judged_accuracy, (0.9 + 0.9 + 0.7) / 3.0);
+  EXPECT_EQ(s[0].accuracy_source, "estimated");  // one request was judged on an estimate
+  EXPECT_EQ(s[1].accuracy_source, "measured");
   EXPECT_EQ(s[1].requests, 2);
   EXPECT_EQ(s[1].violations, 0);
   EXPECT_DOUBLE_EQ(s[1].violation_rate(), 0.0);
