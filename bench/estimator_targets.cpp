@@ -1,18 +1,19 @@
 // The estimator targets (docs/profiler.md, "Estimator targets") on a saved `sparseloom profile
-// --exhaustive` table, without running a model: the profiler's own sample is drawn again (same
-// seed: the originals, the single substitutions, RANDOM_POINTS random points; the same chain
-// sample), the estimators retrained on it, and every point they never saw compared with its
-// ground truth:
+// --exhaustive --exhaustive-latency-only` table and the zoo's accuracy ground truth (`sparseloom
+// truth`), without running a model: the profiler's own sample is drawn again (same seed: the
+// originals, the single substitutions, RANDOM_POINTS random points; the same chain sample), the
+// estimators retrained on it, and every point they never saw compared with its ground truth:
 //   - accuracy MAE over all held-out stitched variants and over those a planner can choose (true
 //     accuracy at or above the lowest min_accuracy of the zoo's SLO grid), and how often the
 //     truth is below the estimate less the conformal margin (coverage 0.9);
 //   - latency: MAPE and the share of held-out chains within +-10% of their truth;
-//   - profiling time against two exhaustive profilers: the prefix-sharing one measured
-//     (EXHAUSTIVE_ACCURACY_S: its accuracy pass, from the exhaustive run's log) and a naive one
-//     that runs every stitched variant from its first stage, priced, not measured: its K * V^K
-//     stage passes at the prefix-sharing pass's measured time per stage pass.
+//   - profiling time against two exhaustive profilers: the prefix-sharing one (its accuracy pass is
+//     the truth's measured wall time; its chains the table's, extrapolated to every chain) and a
+//     naive one that runs every stitched variant from its first stage, priced, not measured: its
+//     K * V^K stage passes at the prefix-sharing pass's measured time per stage pass. Both are
+//     also priced at the sampled profile's own time per stage pass (one run, one load).
 //
-//   estimator_targets ZOO TABLE EXHAUSTIVE_ACCURACY_S [RANDOM_POINTS=10]
+//   estimator_targets ZOO TABLE TRUTH [RANDOM_POINTS=10]
 
 #include <algorithm>
 #include <cmath>
@@ -23,6 +24,7 @@
 #include <set>
 
 #include "common/error.h"
+#include "profile/accuracy_truth.h"
 #include "profile/estimators.h"
 #include "profile/performance_table.h"
 #include "profile/profiler.h"
@@ -35,19 +37,26 @@ using namespace sparseloom;
 
 int main(int argc, char** argv) {
   if (argc < 4) {
-    std::cerr << "usage: estimator_targets ZOO TABLE EXHAUSTIVE_ACCURACY_S [RANDOM_POINTS=10]\n";
+    std::cerr << "usage: estimator_targets ZOO TABLE TRUTH [RANDOM_POINTS=10]\n";
     return 2;
   }
   try {
     const zoo::Zoo z = zoo::LoadZoo(argv[1]);
-    const profile::PerformanceTable table = profile::LoadPerformanceTable(argv[2]);
-    const double exhaustive_accuracy_s = std::atof(argv[3]);
+    profile::PerformanceTable table = profile::LoadPerformanceTable(argv[2]);
+    const profile::AccuracyTruth ground = profile::LoadAccuracyTruth(argv[3]);
     const std::int64_t random_points = argc > 4 ? std::atoll(argv[4]) : 10;
     if (table.num_stitched() != z.StitchedCount())
-      throw UsageError("table and zoo disagree on the number of stitched variants");
-    for (auto m : table.accuracy_measured)
-      if (!m)
-        throw UsageError(std::string(argv[2]) + ": not every accuracy is measured (--exhaustive)");
+      throw UsageError(std::string(argv[2]) +
+                       ": table and zoo disagree on the number of stitched variants");
+    if (ground.key != profile::AccuracyTruthKey(z))
+      throw UsageError(std::string(argv[3]) + ": made for another zoo than " + argv[1]);
+    if (table.time.exhaustive_s <= 0.0)
+      throw UsageError(std::string(argv[2]) +
+                       ": not an --exhaustive table (no chain ground truth)");
+    if (ground.wall_s <= 0.0)
+      throw UsageError(std::string(argv[3]) + ": taken from a table, so it has no measured time");
+    table.accuracy = ground.Accuracies();
+    const double exhaustive_accuracy_s = ground.wall_s;
     const std::int64_t S = table.num_stitched();
 
     // Accuracy: the profiler's sample (seed 0), its estimator, the held-out points.
@@ -149,10 +158,15 @@ int main(int argc, char** argv) {
     const std::int64_t prefix_passes = profile::StagePasses(z, all);
     const std::int64_t naive_passes = profile::StagePasses(z, all, false);
     const double per_pass_s = exhaustive_accuracy_s / static_cast<double>(prefix_passes);
-    const double chains_s = table.time.exhaustive_s - exhaustive_accuracy_s;
+    // A latency-only table's exhaustive time is its chains alone.
+    const double chains_s = table.time.exhaustive_s;
     const double sampled_s = table.time.Estimated();
-    const double prefix_s = table.time.exhaustive_s;
+    const double prefix_s = exhaustive_accuracy_s + chains_s;
     const double naive_s = static_cast<double>(naive_passes) * per_pass_s + chains_s;
+    // The same two at the sampled profile's own time per stage pass (same run, same load).
+    const double own_pass_s = table.time.accuracy_s / static_cast<double>(sample_passes);
+    const double prefix_own_s = static_cast<double>(prefix_passes) * own_pass_s + chains_s;
+    const double naive_own_s = static_cast<double>(naive_passes) * own_pass_s + chains_s;
     std::printf("%s: profiling time\n", z.task.c_str());
     std::printf("  sampled profile %.1f s (accuracy sample %.1f s, %lld stage passes)\n", sampled_s,
                 table.time.accuracy_s, static_cast<long long>(sample_passes));
@@ -165,6 +179,11 @@ int main(int argc, char** argv) {
         "  exhaustive, naive (priced: %lld stage passes at %.3f s each, + the same chains): "
         "%.1f s; ratio %.2f%%\n",
         static_cast<long long>(naive_passes), per_pass_s, naive_s, 100 * sampled_s / naive_s);
+    std::printf(
+        "  priced at the sample's own %.3f s per stage pass: prefix-sharing %.1f s (ratio %.2f%%), "
+        "naive %.1f s (ratio %.2f%%)\n",
+        own_pass_s, prefix_own_s, 100 * sampled_s / prefix_own_s, naive_own_s,
+        100 * sampled_s / naive_own_s);
   } catch (const std::exception& e) {
     std::cerr << "error: " << e.what() << "\n";
     return 1;
