@@ -7,6 +7,9 @@
 #include <tuple>
 #include <utility>
 
+#include "plan/choice_costing.h"
+#include "plan/pareto_front.h"
+
 namespace sparseloom::plan {
 namespace {
 
@@ -284,57 +287,17 @@ class JointSearch {
   // every processor); among identical ones, the most accurate.
   void ParetoPrune(std::size_t t) {
     const CandidateSet& set = tasks_[t];
+    ParetoFront front(P_);
+    for (const int c : pools_[t]) {
+      const std::size_t i = static_cast<std::size_t>(c);
+      // The choice's index in the set stands in for the choice itself.
+      front.Insert({c, 0}, set.violation[i], set.bytes[i], set.accuracy[i], Loads(t, c));
+    }
     std::vector<int>& pool = pools_[t];
-    struct Keyed {
-      int violation;
-      std::int64_t bytes;
-      double load_sum;
-      double accuracy;
-      int c;
-    };
-    std::vector<Keyed> keyed;
-    keyed.reserve(pool.size());
-    for (const int c : pool) {
-      double sum = 0.0;
-      for (std::size_t p = 0; p < P_; ++p)
-        sum += Loads(t, c)[p];
-      keyed.push_back(
-          {Violation(t, c), Bytes(t, c), sum, set.accuracy[static_cast<std::size_t>(c)], c});
-    }
-    std::sort(keyed.begin(), keyed.end(), [](const Keyed& a, const Keyed& b) {
-      if (a.violation != b.violation)
-        return a.violation < b.violation;
-      if (a.bytes != b.bytes)
-        return a.bytes < b.bytes;
-      if (a.load_sum != b.load_sum)
-        return a.load_sum < b.load_sum;
-      if (a.accuracy != b.accuracy)
-        return a.accuracy > b.accuracy;
-      return a.c < b.c;
-    });
-    for (std::size_t i = 0; i < keyed.size(); ++i)
-      pool[i] = keyed[i].c;
-    // A candidate can only be dominated by one sorted before it.
-    std::vector<int> front;
-    for (const int c : pool) {
-      const double* u = Loads(t, c);
-      bool dominated = false;
-      for (const int f : front) {
-        if (Violation(t, f) > Violation(t, c) || Bytes(t, f) > Bytes(t, c))
-          continue;
-        const double* w = Loads(t, f);
-        bool all_le = true;
-        for (std::size_t p = 0; p < P_ && all_le; ++p)
-          all_le = w[p] <= u[p];
-        if (all_le) {
-          dominated = true;
-          break;
-        }
-      }
-      if (!dominated)
-        front.push_back(c);
-    }
-    pool = std::move(front);
+    pool.clear();
+    for (std::size_t i = 0; i < front.size(); ++i)
+      pool.push_back(static_cast<int>(front.choice(i).stitched_variant));
+    std::sort(pool.begin(), pool.end());
   }
 
   // One level per task: its candidates copied contiguously, in the order they are tried.
@@ -467,49 +430,101 @@ class JointSearch {
 
 }  // namespace
 
-// CostOf's arithmetic on ChainCostOf's figures, in the same order, so the same figures and SLO
-// verdicts to the last bit (a test checks), with what depends on s alone looked up once.
 CandidateSet CostAllChoices(const PlanTask& task, const TaskSpace& space) {
-  const TaskProfile& profile = task.profile.get();
-  const std::size_t K = static_cast<std::size_t>(profile.num_stages);
-  const std::size_t P = static_cast<std::size_t>(profile.num_processors());
-  const std::size_t placements = space.placements.size();
-  const std::size_t n = space.stitched.size() * placements;
+  const std::size_t P = static_cast<std::size_t>(task.profile.get().num_processors());
+  const std::size_t n = space.stitched.size() * space.placements.size();
   CandidateSet set;
-  set.choices.resize(n);
-  set.violation.resize(n);
-  set.bytes.resize(n);
-  set.accuracy.resize(n);
-  set.loads.assign(n * P, 0.0);
-  std::vector<double> waits(placements);
-  for (std::size_t pi = 0; pi < placements; ++pi)
-    waits[pi] = EntryWaitMs(task, space.placements[pi].data(), K);
-  std::vector<int> digits(K);
-  ChainCost chain;
-  std::size_t c = 0;
-  for (const std::int64_t s : space.stitched) {
-    DigitsOf(profile, s, digits);
-    std::int64_t bytes = 0;
-    for (std::size_t k = 0; k < K; ++k)
-      bytes += profile.StageBytes(static_cast<int>(k), digits[k]);
-    const double accuracy = profile.accuracy[static_cast<std::size_t>(s)];
-    const bool accurate = profile.AccuracyBound(s) >= task.slo.min_accuracy;
-    for (std::size_t pi = 0; pi < placements; ++pi, ++c) {
-      const Placement& placement = space.placements[pi];
-      ChainCostOf(profile, digits, placement, chain, waits[pi]);
-      double* loads = &set.loads[c * P];
-      for (std::size_t k = 0; k < K; ++k)
-        loads[placement[k]] += chain.compute_ms[k];
-      loads[placement[K - 1]] += chain.gap_ms;
-      for (std::size_t p = 0; p < P; ++p)
-        loads[p] = task.rate_per_s * loads[p] / 1000.0;
-      set.choices[c] = {s, static_cast<int>(pi)};
-      set.violation[c] = accurate && chain.total_ms <= task.slo.max_latency_ms ? 0 : 1;
-      set.bytes[c] = bytes;
-      set.accuracy[c] = accuracy;
+  set.choices.reserve(n);
+  set.violation.reserve(n);
+  set.bytes.reserve(n);
+  set.accuracy.reserve(n);
+  set.loads.reserve(n * P);
+  CostChoices(
+      task, space, [](const StitchedFigures&) { return true; },
+      [&](const StitchedFigures& f, std::size_t pi, double latency_ms, const double* loads) {
+        set.choices.push_back({f.s, static_cast<int>(pi)});
+        set.violation.push_back(f.accurate && latency_ms <= task.slo.max_latency_ms ? 0 : 1);
+        set.bytes.push_back(f.bytes);
+        set.accuracy.push_back(f.accuracy);
+        set.loads.insert(set.loads.end(), loads, loads + P);
+      });
+  return set;
+}
+
+Candidates PrunedCandidates(const PlanRequest& request, const std::vector<TaskSpace>& spaces) {
+  const std::size_t T = request.tasks.size();
+  const std::size_t P = request.processors.size();
+  Candidates out;
+  // One front per placement, merged at the end: a choice is almost only ever dominated by one
+  // with the same placement (others load other processors), so each insertion checks a handful
+  // of kept choices instead of the whole task's front.
+  std::vector<std::vector<ParetoFront>> fronts(T);
+  for (std::size_t t = 0; t < T; ++t)
+    fronts[t].assign(spaces[t].placements.size(), ParetoFront(P));
+  auto empty = [](const std::vector<ParetoFront>& per_placement) {
+    return std::all_of(per_placement.begin(), per_placement.end(),
+                       [](const ParetoFront& front) { return front.size() == 0; });
+  };
+  std::vector<std::int64_t> smallest(T, kUnlimited);  // over every choice of the task
+  std::int64_t min_all = 0;
+  std::int64_t min_needed = 0;
+  // The SLO-meeting choices first: only accurate stitched variants need costing.
+  for (std::size_t t = 0; t < T; ++t) {
+    const PlanTask& task = request.tasks[t];
+    out.choices_evaluated +=
+        static_cast<std::int64_t>(spaces[t].stitched.size() * spaces[t].placements.size());
+    CostChoices(
+        task, spaces[t],
+        [&](const StitchedFigures& f) {
+          smallest[t] = std::min(smallest[t], f.bytes);
+          return f.accurate;
+        },
+        [&](const StitchedFigures& f, std::size_t pi, double latency_ms, const double* loads) {
+          if (latency_ms <= task.slo.max_latency_ms)
+            fronts[t][pi].Insert({f.s, static_cast<int>(pi)}, 0, f.bytes, f.accuracy, loads);
+        });
+    std::int64_t smallest_meeting = kUnlimited;
+    for (const ParetoFront& front : fronts[t])
+      for (std::size_t i = 0; i < front.size(); ++i)
+        smallest_meeting = std::min(smallest_meeting, front.bytes(i));
+    min_all += smallest[t];
+    min_needed += empty(fronts[t]) ? smallest[t] : smallest_meeting;
+  }
+  // The violating choices where they can be part of a best plan: for a task that cannot meet its
+  // SLO, or for every task when the budget cannot hold each task's smallest meeting choice (the
+  // search's pools, JointSearch::ChoosePools).
+  const std::int64_t budget = request.memory_budget_bytes == 0
+                                  ? kUnlimited
+                                  : std::max(request.memory_budget_bytes, min_all);
+  const bool budget_binds = min_needed > budget;
+  for (std::size_t t = 0; t < T; ++t) {
+    if (!empty(fronts[t]) && !budget_binds)
+      continue;
+    const PlanTask& task = request.tasks[t];
+    CostChoices(
+        task, spaces[t], [](const StitchedFigures&) { return true; },
+        [&](const StitchedFigures& f, std::size_t pi, double latency_ms, const double* loads) {
+          if (!f.accurate || latency_ms > task.slo.max_latency_ms)
+            fronts[t][pi].Insert({f.s, static_cast<int>(pi)}, 1, f.bytes, f.accuracy, loads);
+        });
+  }
+  out.tasks.resize(T);
+  for (std::size_t t = 0; t < T; ++t) {
+    ParetoFront front(P);
+    for (const ParetoFront& part : fronts[t])
+      for (std::size_t i = 0; i < part.size(); ++i)
+        front.Insert(part.choice(i), part.violation(i), part.bytes(i), part.accuracy(i),
+                     part.loads(i));
+    CandidateSet& set = out.tasks[t];
+    for (std::size_t i = 0; i < front.size(); ++i) {
+      set.choices.push_back(front.choice(i));
+      set.violation.push_back(front.violation(i));
+      set.bytes.push_back(front.bytes(i));
+      set.accuracy.push_back(front.accuracy(i));
+      set.loads.insert(set.loads.end(), front.loads(i), front.loads(i) + P);
     }
   }
-  return set;
+  return out;
 }
 
 JointResult SearchJoint(const std::vector<CandidateSet>& tasks, int num_processors,

@@ -20,8 +20,17 @@ struct CandidateSet {
   std::size_t size() const { return choices.size(); }
 };
 
-// Every choice `space` allows the task, costed with CostOf.
+// Every choice `space` allows the task, with CostOf's figures.
 CandidateSet CostAllChoices(const PlanTask& task, const TaskSpace& space);
+
+// Every task's candidates as the search would narrow them (its pools, then Pareto pruning), without
+// storing the choices pruning drops: SLO-meeting choices only where that cannot cost the plan an
+// SLO, and per task only the non-dominated ones.
+struct Candidates {
+  std::vector<CandidateSet> tasks;     // request order
+  std::int64_t choices_evaluated = 0;  // every choice of every space, costed or ruled out
+};
+Candidates PrunedCandidates(const PlanRequest& request, const std::vector<TaskSpace>& spaces);
 
 struct JointResult {
   std::vector<Choice> choices;  // one per task, in the order of the candidate sets

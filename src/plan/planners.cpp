@@ -21,13 +21,12 @@ class JointPlanner : public Planner {
   Plan Solve(const PlanRequest& request) const override {
     ValidateRequest(request);
     std::vector<TaskSpace> spaces;
-    std::vector<CandidateSet> candidates;
-    for (const PlanTask& task : request.tasks) {
+    for (const PlanTask& task : request.tasks)
       spaces.push_back(SpaceOf(task, request, policy_));
-      candidates.push_back(CostAllChoices(task, spaces.back()));
-    }
-    JointResult result = SearchJoint(candidates, static_cast<int>(request.processors.size()),
+    const Candidates candidates = PrunedCandidates(request, spaces);
+    JointResult result = SearchJoint(candidates.tasks, static_cast<int>(request.processors.size()),
                                      request.memory_budget_bytes, limits_);
+    result.stats.choices_evaluated = candidates.choices_evaluated;
     return EvaluatePlan(request, spaces, result.choices, name_, result.stats);
   }
 
