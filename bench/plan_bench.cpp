@@ -3,10 +3,11 @@
 //   plan_bench [--configs N] [--gap-instances M] [--seed S]
 //
 // Decision time: one Solve (validation, costing every choice, pruning, joint search, evaluation)
-// for 4 synthetic tasks x 1,000 stitched variants (V = 10, K = 3) under N random SLO
-// configurations, with 6 placement orders (P = 3) and with all 8 mappings on P = 2; also the SLO
-// violations of every planner on the same configurations. Gap: SparseLoom against exhaustive
-// search on M instances small enough to enumerate (3 tasks, V = 3, K = 3, P = 2).
+// for 4 and 8 synthetic tasks x 1,000 stitched variants (V = 10, K = 3) under N random SLO
+// configurations, with all 27 mappings and with the 6 placement orders on P = 3, and with all 8
+// mappings on P = 2; also the SLO violations of every planner on the same configurations. Gap:
+// SparseLoom against exhaustive search on M instances small enough to enumerate (3 tasks, K = 3,
+// any mapping: V = 3 on P = 2, V = 2 on P = 3).
 
 #include <algorithm>
 #include <chrono>
@@ -70,9 +71,9 @@ void DecisionTime(const char* title, int tasks, testing::Shape shape, PlacementS
                 100.0 * violations[p] / tasks_total);
 }
 
-void Gap(int instances, std::uint64_t seed) {
+void Gap(int instances, std::uint64_t seed, testing::Shape shape, const char* mappings,
+         const char* assignments) {
   std::mt19937_64 rng(seed);
-  const testing::Shape shape{3, 3, 2};
   const auto sparseloom = MakeSparseLoomPlanner();
   const auto exhaustive = MakeExhaustivePlanner(Policy{});
   int same_violations = 0;
@@ -102,9 +103,9 @@ void Gap(int instances, std::uint64_t seed) {
                                       1.0);
   }
   std::printf(
-      "optimality gap: %d instances of 3 tasks, V=3, K=3, P=2 (8 mappings): %s joint "
+      "optimality gap: %d instances of 3 tasks, V=%d, K=%d, P=%d (%s, any): %s joint "
       "assignments each\n",
-      instances, "216^3 = 10,077,696");
+      instances, shape.variants, shape.stages, shape.processors, mappings, assignments);
   std::printf("  same violations as exhaustive: %d/%d; same objective: %d/%d\n", same_violations,
               instances, exact, instances);
   std::printf("  max-load gap: mean %.4f%%  worst %.4f%%; bytes gap worst %.4f%%\n",
@@ -135,16 +136,22 @@ int Run(int argc, char** argv) {
   }
   std::printf("plan_bench --configs %d --gap-instances %d --seed %llu\n", configs, gap_instances,
               static_cast<unsigned long long>(seed));
-  DecisionTime("4 tasks x 1,000 stitched variants (V=10, K=3) x 6 orders (P=3)", 4,
-               testing::Shape{3, 10, 3}, PlacementSpace::kOrders, configs, seed);
-  DecisionTime("4 tasks x 1,000 stitched variants (V=10, K=3) x 8 mappings (P=2)", 4,
-               testing::Shape{3, 10, 2}, PlacementSpace::kAnyMapping, configs, seed + 1);
+  // The four cases of issue #21 (4 and 8 tasks, 27 mappings and 6 orders on P = 3), then 8
+  // mappings on P = 2.
   DecisionTime("4 tasks x 1,000 stitched variants (V=10, K=3) x 27 mappings (P=3, any)", 4,
                testing::Shape{3, 10, 3}, PlacementSpace::kAnyMapping, configs, seed + 2);
+  DecisionTime("8 tasks x 1,000 stitched variants (V=10, K=3) x 27 mappings (P=3, any)", 8,
+               testing::Shape{3, 10, 3}, PlacementSpace::kAnyMapping, configs, seed + 5);
+  DecisionTime("4 tasks x 1,000 stitched variants (V=10, K=3) x 6 orders (P=3)", 4,
+               testing::Shape{3, 10, 3}, PlacementSpace::kOrders, configs, seed);
   DecisionTime("8 tasks x 1,000 stitched variants (V=10, K=3) x 6 orders (P=3)", 8,
                testing::Shape{3, 10, 3}, PlacementSpace::kOrders, configs, seed + 4);
-  if (gap_instances > 0)
-    Gap(gap_instances, seed + 3);
+  DecisionTime("4 tasks x 1,000 stitched variants (V=10, K=3) x 8 mappings (P=2)", 4,
+               testing::Shape{3, 10, 2}, PlacementSpace::kAnyMapping, configs, seed + 1);
+  if (gap_instances > 0) {
+    Gap(gap_instances, seed + 3, testing::Shape{3, 3, 2}, "8 mappings", "216^3 = 10,077,696");
+    Gap(gap_instances, seed + 6, testing::Shape{3, 2, 3}, "27 mappings", "216^3 = 10,077,696");
+  }
   return 0;
 }
 

@@ -65,7 +65,8 @@ std::string CommandLine(const BenchOptions& o) {
     c += " --placements " + o.settings.placements;
   c += " --closed-configs " + std::to_string(o.settings.closed_configs) + " --placement-configs " +
        std::to_string(o.settings.placement_configs) + " --memory-configs " +
-       std::to_string(o.settings.memory_configs);
+       std::to_string(o.settings.memory_configs) + " --slo-changes " + Num(o.settings.slo_changes) +
+       " --change-configs " + std::to_string(o.settings.change_configs);
   std::string budgets;
   for (double b : o.settings.memory_budgets) {
     budgets += budgets.empty() ? "" : ",";
@@ -232,6 +233,15 @@ void AddBenchCommand(CLI::App& app) {
       ->capture_default_str();
   c->add_option("--memory-configs", o->settings.memory_configs,
                 "SLO configurations (x every order) of the memory sweep")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 10000));
+  c->add_option("--slo-changes", o->settings.slo_changes,
+                "(f): SLO changes per phase on average (a task present moves to another point of "
+                "its grid and is re-planned while served); 0: skip (f)")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 100.0));
+  c->add_option("--change-configs", o->settings.change_configs,
+                "(f): SLO configurations (x every order) with SLO changes")
       ->capture_default_str()
       ->check(CLI::Range(1, 10000));
   c->add_option("--memory-tolerance-pp", o->memory_tolerance_pp,

@@ -73,8 +73,8 @@ void RunServe(const RunOptions& o) {
     latency_scale.assign(tasks.size(), 1.0);  // the tables' latencies and gaps, as they are
 
   // The workload: SLO configurations x arrival orders, the same for every planner.
-  const eval::Workload workload =
-      eval::RunWorkload(in.file, serving.profiles(), o.slo_configs, o.orders, o.seed);
+  const eval::Workload workload = eval::RunWorkload(in.file, serving.profiles(), o.slo_configs,
+                                                    o.orders, o.seed, o.phase_s, o.slo_changes);
   const std::vector<runtime::Episode>& episodes = workload.episodes;
   // After the SLO grid, which stays what the device delivers: the margin is a planning policy.
   std::vector<double> stitch_margins(tasks.size(), 0.0);
@@ -179,6 +179,13 @@ void AddRunCommand(CLI::App& app) {
   c->add_option("--orders", o->orders, "task arrival orders per SLO configuration")
       ->capture_default_str()
       ->check(CLI::Range(1, 100000));
+  c->add_option("--slo-changes", o->slo_changes,
+                "SLO changes per phase on average: at Poisson times a task present moves to "
+                "another point of its tight/medium/loose grid and is re-planned while served; "
+                "the report gives the violations before, during and after each re-plan "
+                "(docs/runtime.md, \"SLO changes\"). 0: none")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 100.0));
   c->add_option("--rate-scale", o->rate_scale, "multiplies every task's Poisson rate")
       ->capture_default_str()
       ->check(CLI::Range(1e-6, 1e6));

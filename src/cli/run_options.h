@@ -17,6 +17,7 @@ struct RunOptions {
   double phase_s = 2.0;
   int slo_configs = 0;  // 0: the task file's SLOs
   int orders = 1;
+  double slo_changes = 0.0;  // per phase, on average
   double rate_scale = 1.0;
   int window = 4;
   std::string cache_budget;

@@ -137,6 +137,21 @@ void PrintRun(const eval::PlannerRun& run, const std::vector<runtime::ServedTask
               << planning.phases
               << " phases had a plan made ahead (the others were planned in the background: "
                  "only the joining task's requests wait for it)\n";
+  const eval::SloChangeFigures changes = eval::SloChangeFiguresOf(run);
+  if (changes.changes > 0) {
+    const auto rate = [](const runtime::RequestWindow& w) {
+      return Percent(eval::Ratio(w.violations, w.requests)) + " of " + std::to_string(w.requests);
+    };
+    std::cout << "SLO changes: " << changes.changes << ", " << changes.replanned
+              << " re-planned before their episode ended (" << changes.planned_ahead
+              << " from plans made ahead; " << changes.plans_met << " plans meet the new SLO), "
+              << Fixed(changes.replan_mean_ms, 2) << " ms mean / "
+              << Fixed(changes.replan_max_ms, 2)
+              << " ms at most from the change to the new plan in place\n"
+              << "  the changed task's requests violating the SLO asked when they arrived: before "
+              << rate(changes.before) << ", during the re-plan " << rate(changes.during)
+              << ", after " << rate(changes.after) << "\n";
+  }
   if (!run.throughput.empty()) {
     const eval::ClosedLoopFigures c = eval::ClosedLoopOf(run);
     std::cout << "closed loop, all tasks present: " << Fixed(c.measured_rps, 1)

@@ -272,6 +272,38 @@ PlatformResults RunPlatform(const Platform& platform, const std::vector<BenchTas
                                 std::to_string(memory_episodes.size()) + " episodes (" +
                                 Fixed(SecondsSince(t0), 1) + " s)");
   }
+  // (f) SLO changes while served: every planner on the same episodes with the same changes.
+  if (o.slo_changes > 0.0) {
+    const auto t0 = std::chrono::steady_clock::now();
+    auto change_episodes =
+        MakeEpisodes(configs, orders, static_cast<std::size_t>(o.change_configs), orders.size());
+    AddSloChanges(change_episodes, profile_ptrs, o.phase_s, o.slo_changes, o.seed);
+    out.change_episodes = static_cast<int>(change_episodes.size());
+    for (const auto& planner : planners) {
+      SloChangeBenchFigures f;
+      f.planner = planner->Name();
+      ViolationCounter counter(planner->Name(), bench.served);
+      RunEpisodes(bench, *planner, change_episodes, 0,
+                  [&](std::size_t, const runtime::EpisodeReport& e) {
+                    counter.Add(e);
+                    for (const runtime::SloChangeReport& c : e.slo_changes) {
+                      ++f.changes;
+                      f.before_requests += c.before.requests;
+                      f.before_violations += c.before.violations;
+                      // The virtual clock installs a plan when its change comes: nothing runs
+                      // during a re-plan, so "after" is all the requests past the change.
+                      f.after_requests += c.during.requests + c.after.requests;
+                      f.after_violations += c.during.violations + c.after.violations;
+                      f.plans_met += c.plan_meets_slo;
+                    }
+                  });
+      f.figures = counter.Figures();
+      out.slo_changes.push_back(f);
+    }
+    progress(platform.name, "SLO changes: " + std::to_string(out.slo_changes.front().changes) +
+                                " changes x " + std::to_string(planners.size()) + " planners (" +
+                                Fixed(SecondsSince(t0), 1) + " s)");
+  }
   if (verification)
     AddCounts(*verification, out.accuracy);
   out.wall_s = SecondsSince(start);

@@ -66,6 +66,17 @@ struct MemoryFigures {
   preload::StageCacheStats cache;
 };
 
+// (f) One planner's episodes with SLO changes: the changed tasks' requests around each change,
+// judged against the SLO asked when they arrived, and the whole episodes' violations.
+struct SloChangeBenchFigures {
+  std::string planner;
+  std::size_t changes = 0;
+  std::int64_t before_requests = 0, before_violations = 0;
+  std::int64_t after_requests = 0, after_violations = 0;
+  std::size_t plans_met = 0;  // changes whose new plan meets the new SLO
+  ViolationFigures figures;
+};
+
 // What a platform's accuracy SLOs were planned on and judged against.
 struct AccuracyFigures {
   std::vector<std::string> tasks;
@@ -101,6 +112,8 @@ struct PlatformResults {
   int memory_episodes = 0;
   std::int64_t full_set_bytes = 0;
   std::vector<MemoryFigures> memory;  // ascending fraction; the last is 100%
+  int change_episodes = 0;
+  std::vector<SloChangeBenchFigures> slo_changes;  // SparseLoom first, then the baselines
   AccuracyFigures accuracy;
   double wall_s = 0.0;
 };

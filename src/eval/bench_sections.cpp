@@ -6,6 +6,7 @@
 
 #include "eval/bench_markdown.h"
 #include "eval/format.h"
+#include "eval/run_report.h"
 
 namespace sparseloom::eval {
 namespace {
@@ -299,6 +300,30 @@ void WriteComparisonSections(std::ostream& md, const BenchReport& report,
     }
   }
   md << "\n" << PlotLine(plots_dir, "memory.png", "violation rate against memory budget");
+
+  // (f)
+  md << "## (f) SLO changes while served\n\n"
+     << "Each planner on the same episodes, in which a task present moves to another point of its "
+        "SLO grid at Poisson times and is re-planned while the others keep flowing (";
+  if (!report.platforms.empty())
+    md << report.platforms.front().change_episodes << " episodes per platform, ";
+  md << "the same changes for every planner). The changed task's requests are judged against "
+        "the SLO asked when they arrived: before a change (since its join or previous change) "
+        "and after it. On the virtual clock a plan is in place when its change comes; `sparseloom "
+        "run --slo-changes` measures the re-plan latency and the requests during it on the real "
+        "host (docs/runtime.md).\n\n"
+     << "| platform | planner | changes | violated before | violated after | new plans meeting "
+        "the SLO | all requests violated |\n|---|---|---|---|---|---|---|\n";
+  for (const PlatformResults& p : report.platforms) {
+    for (const SloChangeBenchFigures& f : p.slo_changes) {
+      md << "| " << p.name << " | " << f.planner << " | " << f.changes << " | "
+         << Percent(Ratio(f.before_violations, f.before_requests)) << " of " << f.before_requests
+         << " | " << Percent(Ratio(f.after_violations, f.after_requests)) << " of "
+         << f.after_requests << " | " << f.plans_met << "/" << f.changes << " | "
+         << Percent(f.figures.RequestRate()) << " |\n";
+    }
+  }
+  md << "\n";
 
   md << "## Reading these figures\n\n"
      << "- The device profiles' utilizations and dispatch overheads are partly assumed "

@@ -23,6 +23,8 @@ struct BenchSettings {
   std::vector<double> memory_budgets = {15, 20, 25, 30, 35, 40, 45, 50, 55,
                                         60, 65, 70, 75, 80, 85, 90, 95, 100};
   int memory_configs = 2;
+  double slo_changes = 2.0;  // (f): SLO changes per phase on average
+  int change_configs = 2;    // (f): SLO configurations (x every order) with changes
   bool plan_cache = true;
   double accuracy_coverage = 0.9;  // plan on the estimate less its conformal margin; 0: none
   bool verify = true;              // verify chosen estimated variants (from the ground truth)

@@ -4,6 +4,9 @@
 #include <string>
 #include <utility>
 
+#include "runtime/phase_planning.h"
+#include "runtime/slo_changes.h"
+
 namespace sparseloom::eval {
 
 std::vector<runtime::Episode> MakeEpisodes(const std::vector<runtime::SloConfiguration>& configs,
@@ -31,9 +34,17 @@ runtime::SloConfiguration TaskFileConfiguration(const plan::TaskFile& file) {
   return c;
 }
 
+void AddSloChanges(std::vector<runtime::Episode>& episodes,
+                   const std::vector<const plan::TaskProfile*>& profiles, double phase_s,
+                   double per_phase, std::uint64_t seed) {
+  for (runtime::Episode& e : episodes)
+    e.changes = runtime::DrawSloChanges(profiles, e, phase_s, per_phase,
+                                        runtime::Mix(seed, runtime::HashOf("changes " + e.name)));
+}
+
 Workload RunWorkload(const plan::TaskFile& file,
                      const std::vector<const plan::TaskProfile*>& profiles, int slo_configs,
-                     int orders, std::uint64_t seed) {
+                     int orders, std::uint64_t seed, double phase_s, double slo_changes_per_phase) {
   Workload w;
   if (slo_configs == 0)
     w.configs.push_back(TaskFileConfiguration(file));
@@ -41,6 +52,7 @@ Workload RunWorkload(const plan::TaskFile& file,
     w.configs = runtime::SloConfigurations(profiles, slo_configs, seed);
   w.orders = runtime::ArrivalOrders(static_cast<int>(profiles.size()), std::max(1, orders), seed);
   w.episodes = MakeEpisodes(w.configs, w.orders, w.configs.size(), w.orders.size());
+  AddSloChanges(w.episodes, profiles, phase_s, slo_changes_per_phase, seed);
   return w;
 }
 

@@ -21,6 +21,12 @@ std::vector<runtime::Episode> MakeEpisodes(const std::vector<runtime::SloConfigu
 // The task file's own SLOs as one configuration (every name "task-file").
 runtime::SloConfiguration TaskFileConfiguration(const plan::TaskFile& file);
 
+// Draws each episode's SLO changes (runtime::DrawSloChanges, a mean of `per_phase` per phase of
+// `phase_s`), seeded per episode by its name; none when per_phase is 0.
+void AddSloChanges(std::vector<runtime::Episode>& episodes,
+                   const std::vector<const plan::TaskProfile*>& profiles, double phase_s,
+                   double per_phase, std::uint64_t seed);
+
 struct Workload {
   std::vector<runtime::SloConfiguration> configs;
   std::vector<std::vector<int>> orders;
@@ -28,9 +34,11 @@ struct Workload {
 };
 
 // `sparseloom run`'s workload: the task file's SLOs (`slo_configs` 0) or that many configurations
-// of the tight/medium/loose grid of `profiles`, x `orders` arrival orders (at least one), seeded.
+// of the tight/medium/loose grid of `profiles`, x `orders` arrival orders (at least one), seeded;
+// with `slo_changes_per_phase` SLO changes per phase of `phase_s` on average (AddSloChanges).
 Workload RunWorkload(const plan::TaskFile& file,
                      const std::vector<const plan::TaskProfile*>& profiles, int slo_configs,
-                     int orders, std::uint64_t seed);
+                     int orders, std::uint64_t seed, double phase_s = 1.0,
+                     double slo_changes_per_phase = 0.0);
 
 }  // namespace sparseloom::eval

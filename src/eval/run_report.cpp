@@ -42,6 +42,33 @@ PlanningTimes PlanningTimesOf(const PlannerRun& run) {
   return out;
 }
 
+SloChangeFigures SloChangeFiguresOf(const PlannerRun& run) {
+  SloChangeFigures out;
+  double sum_ms = 0.0;
+  const auto add = [](runtime::RequestWindow& to, const runtime::RequestWindow& w) {
+    to.requests += w.requests;
+    to.violations += w.violations;
+  };
+  for (const runtime::EpisodeReport& e : run.episodes) {
+    for (const runtime::SloChangeReport& c : e.slo_changes) {
+      ++out.changes;
+      add(out.before, c.before);
+      add(out.during, c.during);
+      add(out.after, c.after);
+      if (c.replan_ms < 0.0)
+        continue;
+      ++out.replanned;
+      out.planned_ahead += c.planned_ahead;
+      out.plans_met += c.plan_meets_slo;
+      sum_ms += c.replan_ms;
+      out.replan_max_ms = std::max(out.replan_max_ms, c.replan_ms);
+    }
+  }
+  if (out.replanned > 0)
+    out.replan_mean_ms = sum_ms / static_cast<double>(out.replanned);
+  return out;
+}
+
 ClosedLoopFigures ClosedLoopOf(const PlannerRun& run) {
   double measured = 0.0, bound = 0.0;
   for (const runtime::ThroughputCheck& c : run.throughput) {
@@ -59,6 +86,34 @@ namespace {
 
 nlohmann::ordered_json SloJson(const plan::Slo& slo) {
   return {{"min_accuracy", slo.min_accuracy}, {"max_latency_ms", slo.max_latency_ms}};
+}
+
+nlohmann::ordered_json WindowJson(const runtime::RequestWindow& w) {
+  return {{"start_ms", w.start_ms},
+          {"end_ms", w.end_ms},
+          {"requests", w.requests},
+          {"violations", w.violations}};
+}
+
+nlohmann::ordered_json SloChangesJson(const runtime::EpisodeReport& e,
+                                      const std::vector<runtime::ServedTask>& tasks) {
+  nlohmann::ordered_json out = nlohmann::ordered_json::array();
+  for (const runtime::SloChangeReport& c : e.slo_changes) {
+    out.push_back({{"task", tasks[static_cast<std::size_t>(c.change.task)].name},
+                   {"phase", c.change.phase},
+                   {"after_ms", c.change.after_ms},
+                   {"grid_point", c.change.name},
+                   {"from", SloJson(c.from)},
+                   {"to", SloJson(c.change.slo)},
+                   {"replan_ms", c.replan_ms < 0.0 ? nlohmann::ordered_json()
+                                                   : nlohmann::ordered_json(c.replan_ms)},
+                   {"planned_ahead", c.planned_ahead},
+                   {"plan_meets_slo", c.plan_meets_slo},
+                   {"before", WindowJson(c.before)},
+                   {"during", WindowJson(c.during)},
+                   {"after", WindowJson(c.after)}});
+  }
+  return out;
 }
 
 }  // namespace
@@ -164,7 +219,8 @@ nlohmann::ordered_json RunJson(const PlannerRun& run,
                         {"dropped", ep.counters.dropped},
                         {"failed", ep.counters.failed},
                         {"rerun", ep.counters.rerun},
-                        {"phases", phases}});
+                        {"phases", phases},
+                        {"slo_changes", SloChangesJson(ep, tasks)}});
   }
   nlohmann::ordered_json throughput = nlohmann::ordered_json::array();
   for (const runtime::ThroughputCheck& c : run.throughput)

@@ -56,6 +56,18 @@ struct ClosedLoopFigures {
 };
 ClosedLoopFigures ClosedLoopOf(const PlannerRun& run);  // run.throughput must not be empty
 
+// The SLO changes of a run's episodes (runtime::SloChangeReport) added up: the re-plans and the
+// changed tasks' requests before, during and after them.
+struct SloChangeFigures {
+  std::size_t changes = 0;
+  std::size_t replanned = 0;      // with a plan for the new SLO in place before the episode ended
+  std::size_t planned_ahead = 0;  // ... installed at once from the plans made ahead
+  std::size_t plans_met = 0;      // ... whose plan meets the new SLO
+  double replan_mean_ms = 0.0, replan_max_ms = 0.0;  // over the replanned
+  runtime::RequestWindow before, during, after;      // requests and violations summed
+};
+SloChangeFigures SloChangeFiguresOf(const PlannerRun& run);
+
 // One run's entry of the results file.
 nlohmann::ordered_json RunJson(const PlannerRun& run,
                                const std::vector<runtime::ServedTask>& tasks);

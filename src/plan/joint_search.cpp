@@ -83,6 +83,48 @@ struct Suffix {
   }
 };
 
+// Weight vectors w on the simplex (w_p >= 0, sum 1), a grid of at most kMaxWeights, as
+// [p * count + j]. For any such w, max_p U_p >= sum_p w_p U_p, and the rest's part of the latter
+// is at least the sum of each task's least w-weighted load: a lower bound on the busiest
+// processor that sees how tasks trade one processor against another, which the per-processor
+// minima do not (the LP relaxation's bound, when the grid holds its best w).
+constexpr std::size_t kMaxWeights = 64;
+
+std::vector<double> SimplexGrid(std::size_t P, std::size_t& count) {
+  // The finest resolution m whose grid, C(m + P - 1, P - 1) points, fits.
+  auto points = [P](std::size_t m) {
+    double c = 1.0;
+    for (std::size_t i = 1; i < P; ++i)
+      c = c * static_cast<double>(m + i) / static_cast<double>(i);
+    return c;
+  };
+  // One processor has one weight vector (every m gives the single point 1).
+  std::size_t m = 1;
+  while (P > 1 && points(m + 1) <= static_cast<double>(kMaxWeights))
+    ++m;
+  std::vector<std::vector<std::size_t>> grid;
+  std::vector<std::size_t> parts(P, 0);
+  // Every composition of m into P parts.
+  auto fill = [&](auto&& self, std::size_t p, std::size_t left) -> void {
+    if (p + 1 == P) {
+      parts[p] = left;
+      grid.push_back(parts);
+      return;
+    }
+    for (std::size_t x = 0; x <= left; ++x) {
+      parts[p] = x;
+      self(self, p + 1, left - x);
+    }
+  };
+  fill(fill, 0, m);
+  count = grid.size();
+  std::vector<double> weights(P * count);
+  for (std::size_t j = 0; j < count; ++j)
+    for (std::size_t p = 0; p < P; ++p)
+      weights[p * count + j] = static_cast<double>(grid[j][p]) / static_cast<double>(m);
+  return weights;
+}
+
 class JointSearch {
  public:
   JointSearch(const std::vector<CandidateSet>& tasks, std::size_t P, std::int64_t budget,
@@ -343,6 +385,23 @@ class JointSearch {
         level.loads.insert(level.loads.end(), Loads(t, c), Loads(t, c) + P_);
       }
     }
+    // rest_weighted_[d * W + j]: sum over levels d.. of each level's least w_j-weighted load.
+    weights_ = SimplexGrid(P_, num_weights_);
+    const std::size_t W = num_weights_;
+    rest_weighted_.assign((T + 1) * W, 0.0);
+    for (std::size_t d = T; d-- > 0;) {
+      const Level& level = levels_[d];
+      for (std::size_t j = 0; j < W; ++j) {
+        double least = std::numeric_limits<double>::infinity();
+        for (std::size_t i = 0; i < level.pick.size(); ++i) {
+          double x = 0.0;
+          for (std::size_t p = 0; p < P_; ++p)
+            x += weights_[p * W + j] * level.loads[i * P_ + p];
+          least = std::min(least, x);
+        }
+        rest_weighted_[d * W + j] = rest_weighted_[(d + 1) * W + j] + least;
+      }
+    }
     partial_.assign((T + 1) * P_, 0.0);
     path_.assign(T, 0);
     Descend(0, 0, 0);
@@ -352,6 +411,20 @@ class JointSearch {
   // than the best plan so far; so is every candidate after it on its level.
   bool RuledOut(int violations, double load_bound) const {
     return Compare({violations, load_bound, std::numeric_limits<std::int64_t>::min()}, best_) > 0;
+  }
+
+  // max over the grid of w . load + the rest's least w-weighted loads from level `depth` on.
+  double WeightedBound(const double* load, std::size_t depth) const {
+    const std::size_t W = num_weights_;
+    const double* rest = &rest_weighted_[depth * W];
+    double bound = 0.0;
+    for (std::size_t j = 0; j < W; ++j) {
+      double x = rest[j];
+      for (std::size_t p = 0; p < P_; ++p)
+        x += weights_[p * W + j] * load[p];
+      bound = std::max(bound, x);
+    }
+    return bound;
   }
 
   void Descend(std::size_t depth, int violations, std::int64_t bytes) {
@@ -406,7 +479,10 @@ class JointSearch {
         next[p] = load[p] + u[p];
         m = std::max(m, next[p] + rest_load[p]);
       }
-      if (Compare({v + rest.violations[depth + 1], m, b + rest.bytes[depth + 1]}, best_) >= 0)
+      const Score bound{v + rest.violations[depth + 1], m, b + rest.bytes[depth + 1]};
+      if (Compare(bound, best_) >= 0)
+        continue;
+      if (Compare({bound.violations, WeightedBound(next, depth + 1), bound.bytes}, best_) >= 0)
         continue;
       path_[depth] = static_cast<int>(i);
       Descend(depth + 1, v, b);
@@ -422,6 +498,9 @@ class JointSearch {
   Score best_;
   std::vector<Level> levels_;
   std::unique_ptr<Suffix> suffix_;
+  std::vector<double> weights_;  // SimplexGrid
+  std::size_t num_weights_ = 0;
+  std::vector<double> rest_weighted_;
   std::vector<double> partial_;  // [depth * P + p]: load of the tasks above depth
   std::vector<int> path_;
   std::int64_t nodes_ = 0;

@@ -8,6 +8,7 @@
 
 #include "runtime/processor_thread.h"
 #include "runtime/serving_core.h"
+#include "runtime/slo_changes.h"
 #include "runtime/workload.h"
 
 namespace sparseloom::runtime {
@@ -17,6 +18,8 @@ EpisodeReport DriveEpisode(const std::vector<ServedTask>& tasks, const EpisodeSe
                            const WorkloadOptions& workload, const PlanningOptions& planning) {
   CheckEpisode(episode, tasks.size());
   CheckWorkloadOptions(workload);
+  const double phase_ms = 1000.0 * workload.phase_s;
+  CheckSloChanges(episode, phase_ms);
   Executor& executor = seams.executor;
   ServingClock& clock = seams.clock;
 
@@ -28,6 +31,8 @@ EpisodeReport DriveEpisode(const std::vector<ServedTask>& tasks, const EpisodeSe
   // observer. Lock order: the core's lock, then `mutex` (never the core while holding `mutex`).
   std::mutex mutex;
   bool admitting = true;
+  std::vector<PlanInstall> installs;
+  bool joined_phase = false;  // the current phase's join has its plan in place
   const std::uint64_t episode_seed = Mix(workload.seed, HashOf(episode.name));
   std::vector<SampleSequence> samples;
   for (std::size_t t = 0; t < tasks.size(); ++t)
@@ -39,9 +44,26 @@ EpisodeReport DriveEpisode(const std::vector<ServedTask>& tasks, const EpisodeSe
     PhaseReport& current = report.phases.back();
     current.plan_ms += installed.plan_ms;
     RecordPlan(installed.phase, tasks.size(), installed.after_fault, current);
-    if (!installed.after_fault)
+    if (!installed.after_fault && !joined_phase) {  // the join's plan, not a change's
       current.planned_ahead = installed.planned_ahead;
+      joined_phase = true;
+    }
+    installs.push_back({clock.NowMs(), installed.slos, installed.phase.task_of_plan_task,
+                        installed.phase.plan.tasks, installed.planned_ahead});
   });
+  // SLO changes are re-planned in the background; all are waited for before the episode ends.
+  std::vector<std::unique_ptr<BackgroundWork>> changing;
+  std::size_t next_change = 0;
+  const auto change_at = [&](std::size_t phase) {
+    if (next_change >= episode.changes.size() ||
+        episode.changes[next_change].phase != static_cast<int>(phase))
+      return std::numeric_limits<double>::infinity();
+    return static_cast<double>(phase) * phase_ms + episode.changes[next_change].after_ms;
+  };
+  const auto change_now = [&] {
+    const SloChange& c = episode.changes[next_change++];
+    changing.push_back(core.ChangeSlo(c.task, c.slo));
+  };
 
   // Submits one request of task t now; the sample is drawn under `mutex`.
   auto submit_now = [&](int t) {
@@ -82,7 +104,6 @@ EpisodeReport DriveEpisode(const std::vector<ServedTask>& tasks, const EpisodeSe
   };
   std::vector<std::optional<PoissonArrivals>> arrivals(tasks.size());
   std::vector<double> next_arrival(tasks.size(), std::numeric_limits<double>::infinity());
-  const double phase_ms = 1000.0 * workload.phase_s;
 
   for (std::size_t i = 0; i < episode.order.size(); ++i) {
     const int joining = episode.order[i];
@@ -103,6 +124,7 @@ EpisodeReport DriveEpisode(const std::vector<ServedTask>& tasks, const EpisodeSe
       std::lock_guard lock(mutex);
       phase.start_ms = phase_start;
       report.phases.push_back(std::move(phase));
+      joined_phase = false;
     }
     const std::size_t j = static_cast<std::size_t>(joining);
     if (workload.arrivals == ArrivalKind::kClosedLoop) {
@@ -110,6 +132,10 @@ EpisodeReport DriveEpisode(const std::vector<ServedTask>& tasks, const EpisodeSe
       core.Join(joining, episode.slos[j])->Wait();
       for (int w = 0; w < workload.closed_loop_window; ++w)
         submit_now(joining);
+      for (double at = change_at(i); at < phase_end; at = change_at(i)) {
+        clock.SleepUntil(at);
+        change_now();
+      }
       clock.SleepUntil(phase_end);
     } else {
       if (tasks[j].rate_per_s > 0.0) {
@@ -123,8 +149,9 @@ EpisodeReport DriveEpisode(const std::vector<ServedTask>& tasks, const EpisodeSe
       std::unique_ptr<BackgroundWork> join = core.Join(joining, episode.slos[j]);
       bool planned = join->WaitUntil(clock.NowMs());
       // The driver stands for the device's inputs (EpisodeSeams::driver_priority).
-      const ScopedRealtimePriority driver_priority(clock.IsVirtual() ? 0 : seams.driver_priority);
-      report.realtime_driver = report.realtime_driver || driver_priority.active();
+      const int priority = clock.IsVirtual() ? 0 : seams.driver_priority;
+      std::optional<ScopedRealtimePriority> driver_priority(std::in_place, priority);
+      report.realtime_driver = report.realtime_driver || driver_priority->active();
       const std::vector<int> present = core.Present();
       while (true) {
         std::size_t t = tasks.size();
@@ -134,6 +161,19 @@ EpisodeReport DriveEpisode(const std::vector<ServedTask>& tasks, const EpisodeSe
             continue;  // no route yet
           if (t == tasks.size() || next_arrival[q] < next_arrival[t])
             t = q;
+        }
+        const double change = change_at(i);
+        if (change < phase_end && (t == tasks.size() || change <= next_arrival[t])) {
+          if (!planned && join->WaitUntil(change)) {
+            planned = true;
+            continue;
+          }
+          clock.SleepUntil(change);
+          // The re-plan's thread is started at the normal policy, as a join's is.
+          driver_priority.reset();
+          change_now();
+          driver_priority.emplace(priority);
+          continue;
         }
         if (t == tasks.size() || next_arrival[t] >= phase_end) {
           if (planned)
@@ -168,6 +208,8 @@ EpisodeReport DriveEpisode(const std::vector<ServedTask>& tasks, const EpisodeSe
     }
     rethrow_fault();
   }
+  for (const std::unique_ptr<BackgroundWork>& work : changing)
+    work->Wait();
   {
     std::lock_guard lock(mutex);
     admitting = false;
@@ -181,6 +223,15 @@ EpisodeReport DriveEpisode(const std::vector<ServedTask>& tasks, const EpisodeSe
   std::sort(report.records.begin(), report.records.end(),
             [](const RequestRecord& a, const RequestRecord& b) { return a.id < b.id; });
   report.phase_of_record = PhaseOfRecords(report.records, report.phases);
+  // Judged against what the application asked when the request arrived: requests that arrive while
+  // a change is re-planned run on the routes planned before it, for the SLO asked before.
+  for (RequestRecord& record : report.records)
+    record.slo = SloAskedAt(episode, phase_ms, record.task, record.arrival_ms);
+  {
+    std::lock_guard lock(mutex);
+    report.slo_changes =
+        SloChangeReports(episode, phase_ms, installs, report.records, report.duration_ms);
+  }
   return report;
 }
 

@@ -358,6 +358,7 @@ void CheckEpisodeOptions(const Episode& episode, const ServeOptions& options,
   CheckEpisode(episode, num_tasks);
   const WorkloadOptions& workload = options.workload;
   CheckWorkloadOptions(workload);
+  CheckSloChanges(episode, 1000.0 * workload.phase_s);
   CheckPlanningOptions(options.planning);
   // A closed loop keeps every window full; one that does not fit the admission bound would have
   // the tasks arriving last dropped, and (a drop shrinking the window) never served at all.
@@ -372,17 +373,17 @@ void CheckEpisodeOptions(const Episode& episode, const ServeOptions& options,
                      "; the tasks arriving last would never be admitted");
 }
 
-std::vector<PhasePlan> PlanEpisode(const std::vector<ServedTask>& tasks, int num_processors,
-                                   const plan::Planner& planner, const Episode& episode,
-                                   const PlanningOptions& options) {
+std::vector<PlannedState> PlanEpisode(const std::vector<ServedTask>& tasks, int num_processors,
+                                      const plan::Planner& planner, const Episode& episode,
+                                      const PlanningOptions& options) {
   CheckEpisode(episode, tasks.size());
-  std::vector<PhasePlan> plans;
+  std::vector<PlannedState> plans;
   const std::vector<bool> alive(static_cast<std::size_t>(num_processors), true);
   std::vector<plan::TaskProfile> restricted;
-  std::vector<int> present;
-  for (int t : episode.order) {
-    present.push_back(t);
-    plans.push_back(PlanFor(tasks, present, episode.slos, alive, planner, options, restricted));
+  for (ServingState& state : StatesOf(episode)) {
+    PhasePlan phase =
+        PlanFor(tasks, state.present, state.slos, alive, planner, options, restricted);
+    plans.push_back({std::move(state), std::move(phase)});
   }
   return plans;
 }
@@ -427,7 +428,9 @@ std::vector<preload::StageKey> KeysOfEpisodes(const std::vector<ServedTask>& tas
   std::vector<preload::StageKey> keys;
   std::set<preload::StageKey> seen;
   for (const Episode& episode : episodes) {
-    for (const PhasePlan& phase : PlanEpisode(tasks, num_processors, planner, episode, options)) {
+    for (const PlannedState& planned :
+         PlanEpisode(tasks, num_processors, planner, episode, options)) {
+      const PhasePlan& phase = planned.plan;
       for (const preload::StageKey& key :
            KeysOf(phase.plan, phase.task_of_plan_task, phase.processor_of_plan_processor)) {
         if (seen.insert(key).second)
@@ -445,9 +448,10 @@ std::vector<preload::StageHotness> HotnessOfEpisodes(const std::vector<ServedTas
   const auto sparseloom = plan::MakeSparseLoomPlanner();
   std::vector<std::vector<preload::StageKey>> plan_keys;
   for (const Episode& episode : episodes) {
-    for (const PhasePlan& phase : PlanEpisode(tasks, num_processors, *sparseloom, episode, options))
-      plan_keys.push_back(
-          KeysOf(phase.plan, phase.task_of_plan_task, phase.processor_of_plan_processor));
+    for (const PlannedState& planned :
+         PlanEpisode(tasks, num_processors, *sparseloom, episode, options))
+      plan_keys.push_back(KeysOf(planned.plan.plan, planned.plan.task_of_plan_task,
+                                 planned.plan.processor_of_plan_processor));
   }
   std::vector<const plan::TaskProfile*> profiles;
   for (const ServedTask& t : tasks)

@@ -17,6 +17,7 @@
 #include "runtime/planning_options.h"
 #include "runtime/request_flow.h"
 #include "runtime/serving.h"
+#include "runtime/slo_changes.h"
 #include "runtime/workload.h"
 
 namespace sparseloom::runtime {
@@ -86,12 +87,18 @@ std::vector<std::vector<double>> EntryWaits(const plan::Plan& plan,
 double ShareLate(const plan::PlanTask& task, const std::vector<int>& placement,
                  const std::vector<double>& busy, double service_ms);
 
-// The plan of every phase of `episode` (phase i serves order[0..i]) on all `num_processors`.
-std::vector<PhasePlan> PlanEpisode(const std::vector<ServedTask>& tasks, int num_processors,
-                                   const plan::Planner& planner, const Episode& episode,
-                                   const PlanningOptions& options);
+// A state an episode is served in (StatesOf: a phase's join or an SLO change) and its plan.
+struct PlannedState {
+  ServingState state;
+  PhasePlan plan;
+};
+// The plan of every state of `episode` (phase i serves order[0..i], then each SLO change in it) on
+// all `num_processors`, in time order.
+std::vector<PlannedState> PlanEpisode(const std::vector<ServedTask>& tasks, int num_processors,
+                                      const plan::Planner& planner, const Episode& episode,
+                                      const PlanningOptions& options);
 
-// The distinct stages `planner`'s phase plans of `episodes` run, in order of first use.
+// The distinct stages `planner`'s plans of every state of `episodes` run, in order of first use.
 std::vector<preload::StageKey> KeysOfEpisodes(const std::vector<ServedTask>& tasks,
                                               int num_processors, const plan::Planner& planner,
                                               const std::vector<Episode>& episodes,

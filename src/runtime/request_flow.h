@@ -83,7 +83,7 @@ struct RequestRecord {
   double accuracy = 0.0;          // the route's accuracy (the one the SLO is judged against)
   bool accuracy_measured = true;  // ... measured, not the planner's estimate
   double planned_accuracy = 0.0;  // the route's planned accuracy
-  plan::Slo slo;
+  plan::Slo slo;  // the route's; an episode sets the one asked when it arrived (SloAskedAt)
   double deadline_ms = std::numeric_limits<double>::infinity();  // the request's own (AdmitOptions)
   int priority = 0;
   engine::Tensor output;  // the last stage's output, when the executor keeps outputs

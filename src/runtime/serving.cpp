@@ -127,9 +127,11 @@ Server::~Server() = default;
 std::vector<plan::Plan> Server::PlanPhases(const plan::Planner& planner, const Episode& episode,
                                            const PlanningOptions& options) const {
   std::vector<plan::Plan> plans;
-  for (PhasePlan& phase :
-       PlanEpisode(tasks_, static_cast<int>(processors_.size()), planner, episode, options))
-    plans.push_back(std::move(phase.plan));
+  for (PlannedState& planned :
+       PlanEpisode(tasks_, static_cast<int>(processors_.size()), planner, episode, options)) {
+    if (planned.state.change < 0)  // a phase's join
+      plans.push_back(std::move(planned.plan.plan));
+  }
   return plans;
 }
 
@@ -144,12 +146,9 @@ int PlanAheadInto(PlanBook& book, const std::vector<ServedTask>& tasks, int num_
                   const PlanningOptions& options) {
   const std::size_t before = book.size();
   for (const Episode& episode : episodes) {
-    std::vector<PhasePlan> phases = PlanEpisode(tasks, num_processors, planner, episode, options);
-    std::vector<int> present;
-    for (std::size_t i = 0; i < phases.size(); ++i) {
-      present.push_back(episode.order[i]);
-      book.Add(planner.Name(), tasks, present, episode.slos, options, std::move(phases[i]));
-    }
+    for (PlannedState& planned : PlanEpisode(tasks, num_processors, planner, episode, options))
+      book.Add(planner.Name(), tasks, planned.state.present, planned.state.slos, options,
+               std::move(planned.plan));
   }
   return static_cast<int>(book.size() - before);
 }

@@ -35,10 +35,21 @@ struct ServedTask {
   const std::vector<double>* true_accuracy = nullptr;
 };
 
+// A task's SLO moving while it is served (runtime/slo_changes.h draws them): from `at_ms` on, the
+// application asks `slo` of the task's requests, and the serving core re-plans for it.
+struct SloChange {
+  int phase = 0;          // the phase it happens in; the task is present in it
+  double after_ms = 0.0;  // since that phase's start
+  int task = 0;
+  plan::Slo slo;
+  std::string name;  // the grid point, "tight-acc/loose-lat", or "" when given
+};
+
 struct Episode {
   std::string name;
-  std::vector<plan::Slo> slos;  // per task
-  std::vector<int> order;       // task arrival order: phase i serves order[0..i]
+  std::vector<plan::Slo> slos;     // per task: its SLO when it joins
+  std::vector<int> order;          // task arrival order: phase i serves order[0..i]
+  std::vector<SloChange> changes;  // in time order (CheckSloChanges)
 };
 
 // Everything an episode is served under, by concern: each part takes only its own (the episode
@@ -74,10 +85,32 @@ struct PhaseReport {
   std::vector<int> plan_task_of;  // plan.tasks index of each task, -1 when absent
 };
 
+// Requests of the changed task around one SLO change, each judged against the SLO asked when it
+// arrived (RequestRecord::slo).
+struct RequestWindow {
+  std::int64_t requests = 0;
+  std::int64_t violations = 0;
+  double start_ms = 0.0, end_ms = 0.0;  // arrivals in [start_ms, end_ms)
+};
+
+struct SloChangeReport {
+  SloChange change;
+  plan::Slo from;  // the SLO asked before
+  // Clock time from the change to a plan made for it in place; < 0 when none was by the episode's
+  // end. Requests in between run on the routes planned for the SLO before.
+  double replan_ms = -1.0;
+  bool planned_ahead = false;   // that plan was made ahead, installed at once
+  bool plan_meets_slo = false;  // the task's plan there meets the new SLO (TaskPlan::slo_met)
+  // From the later of the task's join and its previous change; during the re-plan; from the plan in
+  // place to the task's next change or the episode's end.
+  RequestWindow before, during, after;
+};
+
 struct EpisodeReport {
   std::string planner;
   Episode episode;
   std::vector<PhaseReport> phases;
+  std::vector<SloChangeReport> slo_changes;  // one per episode.changes, in order
   // Every request of the episode, in id (submission) order. The joining task's requests that
   // arrive while its phase is planned are submitted after it: sort by arrival_ms for arrival order.
   std::vector<RequestRecord> records;
@@ -96,17 +129,19 @@ class Server {
          std::function<engine::Tensor(const engine::Tensor&, std::int64_t)> sample);
   ~Server();
 
-  // The plan of every phase of `episode` under `planner`, on all processors (no requests run).
+  // The plan of every phase of `episode` under `planner` when its task joins, on all processors
+  // (no requests run).
   std::vector<plan::Plan> PlanPhases(const plan::Planner& planner, const Episode& episode,
                                      const PlanningOptions& options) const;
   // Loads every stage those plans use (under the cache's budget, hottest plans first).
   int Warm(const plan::Planner& planner, const std::vector<Episode>& episodes,
            const PlanningOptions& options);
-  // Makes `planner`'s plan of every phase of `episodes` (the SLO configurations the device
-  // expects) before serving and keeps it (docs/runtime.md, "Plans made ahead"): RunEpisode under
-  // the same planner and planning options then installs the kept plan when a phase whose tasks
-  // and SLOs match one starts, instead of planning while the joining task's requests wait. Any
-  // other phase, and every re-plan after a fault, is planned when it comes. Returns the number of
+  // Makes `planner`'s plan of every state of `episodes` (each phase's join and each SLO change:
+  // the SLO configurations the device expects) before serving and keeps it (docs/runtime.md,
+  // "Plans made ahead"): RunEpisode under the same planner and planning options then installs the
+  // kept plan when a join or a change whose tasks and SLOs match one comes, instead of planning
+  // while the joining task's requests wait. Any other state, and every re-plan after a fault, is
+  // planned when it comes. Returns the number of
   // distinct plans kept. Not to be called while an episode runs.
   int PlanAhead(const plan::Planner& planner, const std::vector<Episode>& episodes,
                 const PlanningOptions& options);
@@ -126,7 +161,7 @@ class Server {
   std::function<engine::Tensor(const engine::Tensor&, std::int64_t)> sample_;
 };
 
-// Makes `planner`'s plan of every phase of `episodes` and keeps it in `book` (Server::PlanAhead).
+// Makes `planner`'s plan of every state of `episodes` and keeps it in `book` (Server::PlanAhead).
 // Returns the number of distinct plans added.
 int PlanAheadInto(PlanBook& book, const std::vector<ServedTask>& tasks, int num_processors,
                   const plan::Planner& planner, const std::vector<Episode>& episodes,

@@ -158,7 +158,7 @@ std::unique_ptr<BackgroundWork> ServingCore::Replan(double since_ms) {
     const PhasePlan* ahead = PlannedAhead(present_);
     if (ahead != nullptr) {
       try {
-        Install(*ahead, since_ms, true, false);
+        Install(*ahead, slos_, since_ms, true, false);
       } catch (const UsageError&) {
         ReplanLocked(false, since_ms);  // a processor failed meanwhile
       }
@@ -200,7 +200,7 @@ void ServingCore::PlanAndInstall(double since_ms) {
                                                      planner_, options_, restricted);
   std::lock_guard lock(mutex_);
   try {
-    Install(phase, since_ms, ahead != nullptr, false);
+    Install(phase, slos, since_ms, ahead != nullptr, false);
   } catch (const UsageError&) {
     ReplanLocked(false, since_ms);  // a processor failed while planning
   }
@@ -216,7 +216,7 @@ void ServingCore::ReplanLocked(bool after_fault, double since_ms) {
     const PhasePlan phase =
         PlanFor(tasks_, present_, slos_, alive, planner_, options_, restricted_);
     try {
-      Install(phase, since_ms, false, after_fault);
+      Install(phase, slos_, since_ms, false, after_fault);
       return;
     } catch (const UsageError&) {
       // A processor failed while planning: plan again without it (its own fault callback,
@@ -229,11 +229,12 @@ void ServingCore::ReplanLocked(bool after_fault, double since_ms) {
   }
 }
 
-void ServingCore::Install(const PhasePlan& phase, double since_ms, bool ahead, bool after_fault) {
+void ServingCore::Install(const PhasePlan& phase, const std::vector<plan::Slo>& planned_for,
+                          double since_ms, bool ahead, bool after_fault) {
   executor_.SetRoutes(RoutesWithLatency(phase, tasks_, slos_));
   plan_ = phase;
   if (on_plan_)
-    on_plan_(InstalledPlan{*plan_, clock_.NowMs() - since_ms, ahead, after_fault});
+    on_plan_(InstalledPlan{*plan_, planned_for, clock_.NowMs() - since_ms, ahead, after_fault});
 }
 
 std::vector<int> ServingCore::Present() const {

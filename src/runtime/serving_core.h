@@ -28,9 +28,10 @@ namespace sparseloom::runtime {
 // A plan put in place, as the core's observer sees it (under the core's lock).
 struct InstalledPlan {
   const PhasePlan& phase;
-  double plan_ms = 0.0;        // clock time from the change to the plan in place
-  bool planned_ahead = false;  // a plan made ahead, installed without planning
-  bool after_fault = false;    // a re-plan after a processor fault
+  const std::vector<plan::Slo>& slos;  // per task: those the plan was made for
+  double plan_ms = 0.0;                // clock time from the change to the plan in place
+  bool planned_ahead = false;          // a plan made ahead, installed without planning
+  bool after_fault = false;            // a re-plan after a processor fault
 };
 
 class ServingCore {
@@ -79,7 +80,8 @@ class ServingCore {
   void PlanAndInstall(double since_ms);
   // The plans below expect mutex_ held.
   void ReplanLocked(bool after_fault, double since_ms);
-  void Install(const PhasePlan& phase, double since_ms, bool ahead, bool after_fault);
+  void Install(const PhasePlan& phase, const std::vector<plan::Slo>& planned_for, double since_ms,
+               bool ahead, bool after_fault);
   const PhasePlan* PlannedAhead(const std::vector<int>& present) const;
   void CheckTask(int task) const;
 

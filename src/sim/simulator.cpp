@@ -84,9 +84,11 @@ std::vector<plan::Plan> Simulator::PlanPhases(const plan::Planner& planner,
                                               const runtime::Episode& episode,
                                               const runtime::PlanningOptions& options) const {
   std::vector<plan::Plan> plans;
-  for (runtime::PhasePlan& phase : runtime::PlanEpisode(
-           served_, static_cast<int>(processors_.size()), planner, episode, options))
-    plans.push_back(std::move(phase.plan));
+  for (runtime::PlannedState& planned : runtime::PlanEpisode(
+           served_, static_cast<int>(processors_.size()), planner, episode, options)) {
+    if (planned.state.change < 0)  // a phase's join
+      plans.push_back(std::move(planned.plan.plan));
+  }
   return plans;
 }
 

@@ -37,7 +37,7 @@ plan::TaskProfile Estimated(const std::string& task = "t") {
 const std::vector<double> kTruth = {0.75, 0.90};
 
 runtime::Episode OneTask() {
-  return runtime::Episode{"e", {{0.80, 20.0}}, {0}};
+  return runtime::Episode{"e", {{0.80, 20.0}}, {0}, {}};
 }
 
 SimOptions Options() {

@@ -156,9 +156,10 @@ TEST(RunJson, ShapeOfARunEntry) {
                                                              "last_placement"}));
   EXPECT_TRUE(j["tasks"][0]["measured_accuracy"].is_null());  // no inputs: simulated
   const ordered_json& e = j["episodes"][0];
-  EXPECT_EQ(KeysOf(e),
-            (std::vector<std::string>{"name", "order", "slos", "duration_ms", "submitted",
-                                      "completed", "dropped", "failed", "rerun", "phases"}));
+  EXPECT_EQ(KeysOf(e), (std::vector<std::string>{"name", "order", "slos", "duration_ms",
+                                                 "submitted", "completed", "dropped", "failed",
+                                                 "rerun", "phases", "slo_changes"}));
+  EXPECT_TRUE(e["slo_changes"].is_array());
   EXPECT_EQ(KeysOf(e["slos"]), (std::vector<std::string>{"a", "b"}));
   const ordered_json& ph = e["phases"][1];
   EXPECT_EQ(KeysOf(ph), (std::vector<std::string>{"phase", "tasks", "start_ms", "end_ms", "replans",

@@ -143,7 +143,7 @@ class Served {
 };
 
 Episode InOrder(const Served& served, std::vector<int> order, std::string name = "episode") {
-  return Episode{std::move(name), served.Slos(), std::move(order)};
+  return Episode{std::move(name), served.Slos(), std::move(order), {}};
 }
 
 // The processor index (full setup) of each stage of task t's plan in `phase`.
@@ -919,8 +919,8 @@ TEST(ServingTest, InvalidEpisodesAreUsageErrors) {
   ServeOptions options;
   options.workload.phase_s = 0.01;
   const std::vector<Episode> bad = {
-      Episode{"two-slos", {{0.5, 100.0}, {0.5, 100.0}}, {0, 1, 2}},
-      Episode{"four-slos", std::vector<plan::Slo>(4, {0.5, 100.0}), {0, 1, 2}},
+      Episode{"two-slos", {{0.5, 100.0}, {0.5, 100.0}}, {0, 1, 2}, {}},
+      Episode{"four-slos", std::vector<plan::Slo>(4, {0.5, 100.0}), {0, 1, 2}, {}},
       InOrder(served, {0, 0, 1}),
       InOrder(served, {0, 1, 3}),
       InOrder(served, {-1, 0, 1}),
@@ -928,8 +928,8 @@ TEST(ServingTest, InvalidEpisodesAreUsageErrors) {
       InOrder(served, {0, 1, 2, 3}),
       InOrder(served, {0, 1}),  // not every task arrives
       InOrder(served, {}),
-      Episode{"accuracy", {{0.5, 100.0}, {1.5, 100.0}, {0.5, 100.0}}, {0, 1, 2}},
-      Episode{"latency", {{0.5, 100.0}, {0.5, 100.0}, {0.5, 0.0}}, {0, 1, 2}},
+      Episode{"accuracy", {{0.5, 100.0}, {1.5, 100.0}, {0.5, 100.0}}, {0, 1, 2}, {}},
+      Episode{"latency", {{0.5, 100.0}, {0.5, 100.0}, {0.5, 0.0}}, {0, 1, 2}, {}},
   };
   WithinSeconds(30, [&] {
     for (const Episode& episode : bad) {

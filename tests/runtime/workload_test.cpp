@@ -15,6 +15,7 @@
 
 #include "common/error.h"
 #include "plan/evaluation.h"
+#include "runtime/slo_changes.h"
 
 namespace sparseloom::runtime {
 namespace {
@@ -456,6 +457,51 @@ TEST(WorkloadNames, TightnessAndArrivalKind) {
   EXPECT_EQ(ToString(Tightness::kLoose), "loose");
   EXPECT_EQ(ToString(ArrivalKind::kClosedLoop), "closed");
   EXPECT_EQ(ToString(ArrivalKind::kPoisson), "poisson");
+}
+
+// SLO changes drawn per phase: seeded, in time order, each moving a task present then to another
+// grid point; the states of the episode and the SLO asked at any time follow from them.
+TEST(WorkloadSloChanges, SeededInOrderOnPresentTasksToOtherGridPoints) {
+  const plan::TaskProfile zoo = ZooProfile();
+  const std::vector<const plan::TaskProfile*> profiles = {&zoo, &zoo, &zoo};
+  Episode episode;
+  episode.name = "e";
+  episode.order = {2, 0, 1};
+  const plan::Slo medium = SloAt(zoo, Tightness::kMedium, Tightness::kMedium);
+  episode.slos = {medium, medium, medium};
+  const auto changes = DrawSloChanges(profiles, episode, 2.0, 3.0, 11);
+  EXPECT_EQ(changes.size(), DrawSloChanges(profiles, episode, 2.0, 3.0, 11).size());
+  EXPECT_GT(changes.size(), 3u);  // about 9 over 3 phases
+  EXPECT_TRUE(DrawSloChanges(profiles, episode, 2.0, 0.0, 11).empty());
+  std::vector<plan::Slo> current = episode.slos;
+  for (std::size_t i = 0; i < changes.size(); ++i) {
+    const SloChange& c = changes[i];
+    const auto present_end = episode.order.begin() + c.phase + 1;
+    EXPECT_NE(std::find(episode.order.begin(), present_end, c.task), present_end);
+    EXPECT_GE(c.after_ms, 0.0);
+    EXPECT_LT(c.after_ms, 2000.0);
+    const plan::Slo& before = current[static_cast<std::size_t>(c.task)];
+    EXPECT_FALSE(c.slo.min_accuracy == before.min_accuracy &&
+                 c.slo.max_latency_ms == before.max_latency_ms);
+    EXPECT_FALSE(c.name.empty());
+    current[static_cast<std::size_t>(c.task)] = c.slo;
+  }
+  episode.changes = changes;
+  EXPECT_NO_THROW(CheckSloChanges(episode, 2000.0));
+  const std::vector<ServingState> states = StatesOf(episode);
+  ASSERT_EQ(states.size(), 3 + changes.size());
+  EXPECT_EQ(states.back().slos.size(), 3u);
+  for (std::size_t t = 0; t < 3; ++t) {
+    const plan::Slo last = states.back().slos[t];
+    const plan::Slo asked = SloAskedAt(episode, 2000.0, static_cast<int>(t), 6000.0);
+    EXPECT_EQ(last.min_accuracy, asked.min_accuracy);
+    EXPECT_EQ(last.max_latency_ms, asked.max_latency_ms);
+  }
+  EXPECT_THROW(DrawSloChanges(profiles, episode, 2.0, -1.0, 11), UsageError);
+  episode.changes = {{0, 2500.0, 2, medium, ""}};
+  EXPECT_THROW(CheckSloChanges(episode, 2000.0), UsageError);  // past its phase
+  episode.changes = {{1, 10.0, 0, medium, ""}, {0, 10.0, 2, medium, ""}};
+  EXPECT_THROW(CheckSloChanges(episode, 2000.0), UsageError);  // out of order
 }
 
 }  // namespace

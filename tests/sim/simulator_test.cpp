@@ -58,7 +58,7 @@ plan::TaskProfile Profile(const std::string& task) {
 struct World {
   explicit World(int num_tasks, double rate_per_s, std::int64_t budget = 0) {
     for (int t = 0; t < num_tasks; ++t)
-      profiles.push_back(Profile("t" + std::to_string(t)));
+      profiles.push_back(Profile(std::to_string(t).insert(0, 1, 't')));
     std::vector<SimTask> tasks;
     for (int t = 0; t < num_tasks; ++t)
       tasks.push_back(SimTask{profiles[static_cast<std::size_t>(t)].task,
@@ -318,6 +318,75 @@ TEST(SimulatorTest, AgreesWithTheRealServerOnASmallWorkload) {
     EXPECT_GE(real_summary[t].p50_ms, sim_summary[t].p50_ms - 1.0);  // hand-overs: not slept
     EXPECT_LE(real_summary[t].p50_ms, sim_summary[t].p50_ms * 1.5 + 5.0);
   }
+}
+
+// An episode whose SLOs move while served: the requests after each change are planned for the new
+// SLO (judged against it, on a route meeting it), those before it for the old one, none is lost,
+// and a plan made ahead for the change is installed at once.
+TEST(SimulatorTest, SloChangesReplanAndNoRequestIsLostAcrossThem) {
+  World world(2, 40.0);
+  const auto planner = plan::MakeSparseLoomPlanner();
+  SimOptions options = Options(1.0);
+  options.storage.read_bytes_per_s = 1e9;  // a stage first needed after a change is loaded then
+  runtime::Episode episode = world.Episode();
+  // Task 0 first needs 0.9 accuracy (only dense,dense reaches it), then 0.8 again; task 1 0.85.
+  episode.changes = {{1, 300.0, 0, plan::Slo{0.9, 1000.0}, ""},
+                     {1, 500.0, 1, plan::Slo{0.85, 1000.0}, ""},
+                     {1, 700.0, 0, plan::Slo{0.8, 1000.0}, ""}};
+  const runtime::EpisodeReport without = world.sim->RunEpisode(*planner, world.Episode(), options);
+  const runtime::EpisodeReport report = world.sim->RunEpisode(*planner, episode, options);
+  ExpectEveryRequestAccounted(report);
+  // The arrivals do not depend on the SLOs: the same requests with and without the changes.
+  EXPECT_EQ(report.records.size(), without.records.size());
+  ASSERT_EQ(report.slo_changes.size(), 3u);
+  for (const runtime::SloChangeReport& c : report.slo_changes) {
+    EXPECT_GE(c.replan_ms, 0.0);
+    EXPECT_TRUE(c.plan_meets_slo);
+    EXPECT_GT(c.before.requests, 0);
+    EXPECT_GT(c.after.requests, 0);
+    EXPECT_EQ(c.after.violations, 0);
+  }
+  EXPECT_EQ(report.slo_changes[0].from.min_accuracy, 0.8);
+  EXPECT_EQ(report.slo_changes[2].from.min_accuracy, 0.9);
+  int strict = 0;
+  for (const RequestRecord& r : report.records) {
+    ASSERT_EQ(r.outcome, Outcome::kCompleted) << r.reason;
+    const double t = r.arrival_ms;
+    const double asked =
+        r.task == 0 ? (t >= 1300.0 && t < 1700.0 ? 0.9 : 0.8) : (t >= 1500.0 ? 0.85 : 0.8);
+    EXPECT_EQ(r.slo.min_accuracy, asked) << "request " << r.id << " at " << t << " ms";
+    EXPECT_TRUE(r.SloMet()) << "request " << r.id << ": " << r.latency_ms() << " ms";
+    EXPECT_GE(r.accuracy, asked) << "request " << r.id;
+    if (asked == 0.9) {
+      ++strict;
+      for (const runtime::StageSpan& s : r.stages)
+        EXPECT_EQ(s.variant, 0) << "request " << r.id;
+    }
+  }
+  EXPECT_GT(strict, 5);  // 400 ms at 40/s
+
+  // Planned ahead, each change finds its plan and is installed at once.
+  world.sim->PlanAhead(*planner, {episode}, options.serve.planning);
+  const runtime::EpisodeReport ahead = world.sim->RunEpisode(*planner, episode, options);
+  for (const runtime::SloChangeReport& c : ahead.slo_changes)
+    EXPECT_TRUE(c.planned_ahead);
+}
+
+TEST(SimulatorTest, AChangeForATaskNotPresentIsRefused) {
+  World world(2, 100.0);
+  const auto planner = plan::MakeSparseLoomPlanner();
+  runtime::Episode episode = world.Episode();
+  episode.changes = {{0, 100.0, 1, plan::Slo{0.85, 1000.0}, ""}};  // task 1 joins in phase 1
+  EXPECT_THROW(
+      {
+        try {
+          world.sim->RunEpisode(*planner, episode, Options(1.0));
+        } catch (const UsageError& e) {
+          EXPECT_STREQ(e.what(), "episode 'e': changes[0].task: task 1 is not present in phase 0");
+          throw;
+        }
+      },
+      UsageError);
 }
 
 }  // namespace
