@@ -10,7 +10,7 @@ platform and planner, task, placement or budget). Writes into DIR:
   throughput.png  closed-loop completed requests per second, relative to SV-AO-NP
   profiling.png   modelled profiling minutes with estimators and exhaustive (log scale)
   placement.png   violation rate of each fixed placement order against SparseLoom's free choice
-  memory.png      SparseLoom's violation rate against the stage memory budget
+  memory.png      violation rate against the stage memory budget, per cache policy and platform
 
 Needs Debian's python3-matplotlib (scripts/setup.sh installs it). A missing file or column is an
 error naming it.
@@ -137,18 +137,25 @@ def plot_placement(d):
 
 
 def plot_memory(d):
-    rows = read(d, "memory.csv", ["platform", "budget_percent", "violation_rate"])
-    fig, ax = plt.subplots(figsize=(9, 4.5))
-    for platform in platforms_of(rows):
-        mine = sorted((float(r["budget_percent"]), 100.0 * float(r["violation_rate"]))
-                      for r in rows if r["platform"] == platform)
-        ax.plot([m[0] for m in mine], [m[1] for m in mine], marker="o", label=platform)
-    ax.set_xlabel("stage memory budget (% of the full zoo set)")
-    ax.set_ylabel("violated requests (%)")
-    ax.set_title("SparseLoom: violation rate against memory budget (100% = preload everything)")
-    ax.axvline(72, color="k", linestyle="--", linewidth=1, label="paper: 28% less than 100%")
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
+    rows = read(d, "memory.csv", ["platform", "budget_percent", "violation_rate", "policy"])
+    platforms = platforms_of(rows)
+    fig, axes = plt.subplots(1, max(1, len(platforms)), figsize=(5 * max(1, len(platforms)), 4.2),
+                             squeeze=False)
+    for ax, platform in zip(axes[0], platforms):
+        for policy in ("hotness", "lru", "lfu", "none"):
+            mine = sorted((float(r["budget_percent"]), 100.0 * float(r["violation_rate"]))
+                          for r in rows if r["platform"] == platform and r["policy"] == policy)
+            if mine:
+                ax.plot([m[0] for m in mine], [m[1] for m in mine], marker="o", markersize=3,
+                        label=policy)
+        ax.set_xscale("log")
+        ax.set_xlabel("stage memory budget (% of the full zoo set, log)")
+        ax.set_ylabel("violated requests (%)")
+        ax.set_title(platform, fontsize=10)
+        ax.axvline(72, color="k", linestyle="--", linewidth=1, label="paper: 28% less than 100%")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7)
+    fig.suptitle("Violation rate against the stage memory budget, per cache policy")
     fig.tight_layout()
     fig.savefig(os.path.join(d, "memory.png"), dpi=110)
     plt.close(fig)

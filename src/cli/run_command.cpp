@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -16,6 +17,7 @@
 #include "engine/torchscript_engine.h"
 #include "eval/calibration.h"
 #include "eval/episodes.h"
+#include "eval/memory_trace.h"
 #include "eval/run_report.h"
 #include "eval/run_serving.h"
 #include "eval/task_inputs.h"
@@ -26,6 +28,8 @@ namespace sparseloom::cli {
 namespace {
 
 void RunServe(const RunOptions& o) {
+  if (!o.memory_trace.empty() && o.simulate)
+    throw UsageError("--memory-trace: expected a real run (a simulated run holds no stages)");
   eval::Inputs in = eval::LoadInputs(o.tasks);
   const std::vector<double> accuracy_margins = eval::ApplyAccuracyMargins(in, o.accuracy_coverage);
   const runtime::ArrivalKind arrivals = ArrivalsNamed(o.arrivals);
@@ -50,7 +54,9 @@ void RunServe(const RunOptions& o) {
   const std::int64_t full_set_bytes = serving.full_set_bytes();
   const std::int64_t budget =
       ParseCacheBudget(o.cache_budget, in.file.memory_budget_bytes, full_set_bytes);
-  serving.SetCacheBudget(budget);
+  const preload::CachePolicy cache_policy =
+      preload::ParseCachePolicy(o.cache_policy, "--cache-policy");
+  serving.SetCacheBudget(budget, cache_policy);
   runtime::ServeOptions serve = ServeOptionsOf(o, in, arrivals);
   PrintAccuracyPolicy(in, accuracy_margins, o.accuracy_coverage, o.verify, o.simulate);
 
@@ -88,8 +94,8 @@ void RunServe(const RunOptions& o) {
   if (o.verify)
     serve.planning.verification = serving.EnableVerification(in);
   PrintWorkload(workload, tasks.size(), o.phase_s, arrivals, planners.size(), in.setup);
-  PrintCacheBudget(budget, full_set_bytes);
-  if (budget > 0) {
+  PrintCacheBudget(budget, full_set_bytes, cache_policy);
+  if (budget > 0 && cache_policy == preload::CachePolicy::kHotness) {
     const eval::RunServing::Preloaded preloaded = serving.PreloadHottest(episodes, serve.planning);
     std::cout << "preloaded the " << preloaded.stages << " hottest stages ("
               << HumanBytes(static_cast<double>(preloaded.resident_bytes)) << ") of "
@@ -97,8 +103,17 @@ void RunServe(const RunOptions& o) {
   }
 
   ServeProgress progress(o.simulate ? 0 : o.realtime_priority, in.setup.size(), arrivals);
+  std::optional<eval::MemoryTrace> memory_trace;
+  if (!o.memory_trace.empty())
+    memory_trace.emplace([&serving] { return serving.CacheStats().resident_bytes; },
+                         eval::ProcessRssBytes, 50.0);
   const std::vector<eval::PlannerRun> runs = eval::ServeEveryPlanner(
       serving, planners, episodes, serve, {o.plan_ahead, !o.trace.empty()}, progress);
+  if (memory_trace) {
+    eval::WriteMemoryTrace(o.memory_trace, memory_trace->Stop());
+    std::cout << "resident stage bytes and RSS every 50 ms written to " << o.memory_trace
+              << " (python3 scripts/plot_memory.py " << o.memory_trace << ")\n";
+  }
   for (const eval::PlannerRun& run : runs)
     PrintRun(run, tasks);
   if (runs.size() > 1)
@@ -136,6 +151,7 @@ void RunServe(const RunOptions& o) {
       d.verification = v->counts();
     d.verification_measure_s = serving.verification_measure_s();
     d.cache_budget_bytes = budget;
+    d.cache_policy = preload::ToString(cache_policy);
     d.full_zoo_set_bytes = full_set_bytes;
     d.cache = stats;
     d.rss_bytes = rss_end;
@@ -196,6 +212,16 @@ void AddRunCommand(CLI::App& app) {
                 "stage memory: \"55%\" of the full zoo set (every stage on every processor) or "
                 "bytes; the hottest stages are preloaded, the rest loaded on demand. Default: the "
                 "task file's memory_budget_bytes (0: unlimited, every planned stage preloaded)");
+  c->add_option("--cache-policy", o->cache_policy,
+                "what the stage cache keeps: hotness (SparseLoom's preloader: hottest stages "
+                "preloaded, coldest evicted), lru / lfu (nothing preloaded, loaded on demand, the "
+                "least recently / least often used evicted) or none (nothing kept: a stage is "
+                "loaded for each use); docs/runtime.md, \"Cache policies\"")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"hotness", "lru", "lfu", "none"}));
+  c->add_option("--memory-trace", o->memory_trace,
+                "real runs: CSV of the stage cache's resident bytes and the process RSS every "
+                "50 ms while serving (plot: scripts/plot_memory.py)");
   c->add_option("--max-in-flight", o->max_in_flight,
                 "admission bound: requests in the pipeline at once; more are dropped (counted)")
       ->capture_default_str()

@@ -21,6 +21,8 @@ struct RunOptions {
   double rate_scale = 1.0;
   int window = 4;
   std::string cache_budget;
+  std::string cache_policy = "hotness";
+  std::string memory_trace;  // CSV file; empty: none
   int max_in_flight = 64;
   std::string fail_processor;
   double fail_after_s = -1.0;

@@ -62,14 +62,15 @@ void PrintWorkload(const eval::Workload& workload, std::size_t tasks, double pha
             << profile::ToString(setup) << "\n";
 }
 
-void PrintCacheBudget(std::int64_t budget, std::int64_t full_set_bytes) {
+void PrintCacheBudget(std::int64_t budget, std::int64_t full_set_bytes,
+                      preload::CachePolicy policy) {
   std::cout << "stage cache: "
             << (budget > 0
                     ? HumanBytes(static_cast<double>(budget)) + " (" +
                           Percent(eval::Ratio(budget, full_set_bytes)) + " of the full zoo set, " +
                           HumanBytes(static_cast<double>(full_set_bytes)) + ")"
                     : std::string("unlimited"))
-            << "\n"
+            << ", policy " << preload::ToString(policy) << "\n"
             << std::flush;
 }
 

@@ -29,7 +29,8 @@ void PrintStitchMargins(const std::vector<double>& margins, bool given,
 void PrintWorkload(const eval::Workload& workload, std::size_t tasks, double phase_s,
                    runtime::ArrivalKind arrivals, std::size_t planners,
                    const profile::ProcessorSetup& setup);
-void PrintCacheBudget(std::int64_t budget, std::int64_t full_set_bytes);
+void PrintCacheBudget(std::int64_t budget, std::int64_t full_set_bytes,
+                      preload::CachePolicy policy);
 // What accuracy is planned on (each table's margin at `coverage`), whether chosen variants are
 // verified, and what requests are judged against (a ground truth per zoo, or not).
 void PrintAccuracyPolicy(const eval::Inputs& in, const std::vector<double>& margins,

@@ -240,35 +240,48 @@ PlatformResults RunPlatform(const Platform& platform, const std::vector<BenchTas
     }
   }
 
-  // (e) Violations against the stage memory budget (hottest stages preloaded, the rest loaded on
-  // demand from the platform's storage), SparseLoom.
+  // (e) Violations against the stage memory budget under each cache policy (the hotness preloader:
+  // hottest stages preloaded, the rest loaded on demand from the platform's storage; LRU and LFU
+  // on demand; none kept), SparseLoom's plans, on episodes whose SLOs change so the hot set moves.
   {
     const auto t0 = std::chrono::steady_clock::now();
     for (const plan::TaskProfile& p : platform.profiles)
       for (std::int64_t bytes : p.stage_bytes)
         out.full_set_bytes += bytes * static_cast<std::int64_t>(platform.processors.size());
-    const auto memory_episodes =
+    auto memory_episodes =
         MakeEpisodes(configs, orders, static_cast<std::size_t>(o.memory_configs), orders.size());
+    AddSloChanges(memory_episodes, profile_ptrs, o.phase_s, o.slo_changes, o.seed);
     out.memory_episodes = static_cast<int>(memory_episodes.size());
     std::vector<double> budgets = o.memory_budgets;
     if (std::find(budgets.begin(), budgets.end(), 100.0) == budgets.end())
       budgets.push_back(100.0);
     std::sort(budgets.begin(), budgets.end());
-    for (double percent : budgets) {
-      MemoryFigures m;
-      m.fraction = percent / 100.0;
-      m.budget_bytes = std::max<std::int64_t>(
-          1, static_cast<std::int64_t>(m.fraction * static_cast<double>(out.full_set_bytes)));
-      try {
-        m.figures = CountViolations(bench, sparseloom, memory_episodes, m.budget_bytes, &m.cache);
-      } catch (const UsageError& e) {
-        // A stage larger than the whole budget: the budget cannot serve at all.
-        out.notes.push_back("memory budget " + Num(percent) + "%: " + e.what());
-        continue;
+    for (const preload::CachePolicy policy :
+         {preload::CachePolicy::kHotness, preload::CachePolicy::kLru, preload::CachePolicy::kLfu,
+          preload::CachePolicy::kNone}) {
+      for (double percent : budgets) {
+        MemoryFigures m;
+        m.policy = preload::ToString(policy);
+        m.fraction = percent / 100.0;
+        m.budget_bytes = std::max<std::int64_t>(
+            1, static_cast<std::int64_t>(m.fraction * static_cast<double>(out.full_set_bytes)));
+        try {
+          m.figures =
+              CountViolations(bench, sparseloom, memory_episodes, m.budget_bytes, &m.cache, policy);
+        } catch (const UsageError& e) {
+          // A stage larger than the whole budget: the budget cannot serve at all.
+          if (policy == preload::CachePolicy::kHotness)
+            out.notes.push_back("memory budget " + Num(percent) + "%: " + e.what());
+          continue;
+        }
+        (policy == preload::CachePolicy::kHotness ? out.memory : out.memory_policies).push_back(m);
       }
-      out.memory.push_back(m);
     }
-    progress(platform.name, "memory: " + std::to_string(out.memory.size()) + " budgets x " +
+    for (const auto& planner : planners)
+      if (planner->Name() == "AV-P")
+        out.memory_av_all = CountViolations(bench, *planner, memory_episodes);
+    progress(platform.name, "memory: " + std::to_string(out.memory.size()) +
+                                " budgets x 4 policies x " +
                                 std::to_string(memory_episodes.size()) + " episodes (" +
                                 Fixed(SecondsSince(t0), 1) + " s)");
   }

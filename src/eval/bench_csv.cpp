@@ -54,9 +54,10 @@ std::vector<fs::path> WriteBenchCsvs(const BenchReport& report, const fs::path& 
                         "accuracy_prefixes", "accuracy_processor", "measured_s"});
   std::string pl = Row({"platform", "placement", "free", "requests", "violations", "violation_rate",
                         "episode_violation_rate", "episodes"});
-  std::string m = Row({"platform", "budget_percent", "budget_bytes", "full_set_bytes", "requests",
-                       "violations", "violation_rate", "episode_violation_rate", "on_demand_loads",
-                       "evictions", "preloaded", "peak_resident_bytes", "episodes"});
+  std::string m =
+      Row({"platform", "budget_percent", "budget_bytes", "full_set_bytes", "requests", "violations",
+           "violation_rate", "episode_violation_rate", "on_demand_loads", "evictions", "preloaded",
+           "peak_resident_bytes", "episodes", "policy", "on_demand_load_ms"});
   for (const PlatformResults& p : report.platforms) {
     for (const ViolationFigures& f : p.violations) {
       v += Row({p.name, f.planner, std::to_string(f.requests), std::to_string(f.violations),
@@ -87,13 +88,16 @@ std::vector<fs::path> WriteBenchCsvs(const BenchReport& report, const fs::path& 
                  std::to_string(f.figures.violations), Number(f.figures.RequestRate()),
                  Number(f.figures.EpisodeRate()), std::to_string(p.placement_episodes)});
     }
-    for (const MemoryFigures& f : p.memory) {
-      m += Row({p.name, Number(100.0 * f.fraction), std::to_string(f.budget_bytes),
-                std::to_string(p.full_set_bytes), std::to_string(f.figures.requests),
-                std::to_string(f.figures.violations), Number(f.figures.RequestRate()),
-                Number(f.figures.EpisodeRate()), std::to_string(f.cache.misses),
-                std::to_string(f.cache.evictions), std::to_string(f.cache.preloaded),
-                std::to_string(f.cache.peak_resident_bytes), std::to_string(p.memory_episodes)});
+    for (const auto* sweep : {&p.memory, &p.memory_policies}) {
+      for (const MemoryFigures& f : *sweep) {
+        m += Row({p.name, Number(100.0 * f.fraction), std::to_string(f.budget_bytes),
+                  std::to_string(p.full_set_bytes), std::to_string(f.figures.requests),
+                  std::to_string(f.figures.violations), Number(f.figures.RequestRate()),
+                  Number(f.figures.EpisodeRate()), std::to_string(f.cache.misses),
+                  std::to_string(f.cache.evictions), std::to_string(f.cache.preloaded),
+                  std::to_string(f.cache.peak_resident_bytes), std::to_string(p.memory_episodes),
+                  f.policy, Number(f.cache.load_ms)});
+      }
     }
   }
   write("violations.csv", v);

@@ -60,14 +60,29 @@ const MemoryFigures* SmallestEquivalentBudget(const PlatformResults& platform,
                                               double tolerance_pp) {
   if (platform.memory.empty() || platform.memory.back().fraction < 1.0)
     return nullptr;
-  const double reference = platform.memory.back().figures.RequestRate();
-  const MemoryFigures* smallest = &platform.memory.back();
-  for (auto it = platform.memory.rbegin(); it != platform.memory.rend(); ++it) {
-    if (100.0 * (it->figures.RequestRate() - reference) > tolerance_pp)
+  return SmallestBudgetWithin(platform.memory, platform.memory.back().figures.RequestRate(),
+                              tolerance_pp);
+}
+
+const MemoryFigures* SmallestBudgetWithin(const std::vector<MemoryFigures>& sweep,
+                                          double reference_rate, double tolerance_pp) {
+  const MemoryFigures* smallest = nullptr;
+  for (auto it = sweep.rbegin(); it != sweep.rend(); ++it) {
+    if (100.0 * (it->figures.RequestRate() - reference_rate) > tolerance_pp)
       break;
     smallest = &*it;
   }
   return smallest;
+}
+
+std::vector<MemoryFigures> MemorySweepOf(const PlatformResults& p, const std::string& policy) {
+  if (policy == "hotness")
+    return p.memory;
+  std::vector<MemoryFigures> out;
+  for (const MemoryFigures& m : p.memory_policies)
+    if (m.policy == policy)
+      out.push_back(m);
+  return out;
 }
 
 PlatformHeadline HeadlineOf(const PlatformResults& p, double memory_tolerance_pp) {

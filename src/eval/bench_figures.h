@@ -60,10 +60,11 @@ struct PlacementFigures {
 };
 
 struct MemoryFigures {
-  double fraction = 0.0;  // of the full zoo set
+  std::string policy = "hotness";  // preload::CachePolicy's name
+  double fraction = 0.0;           // of the full zoo set
   std::int64_t budget_bytes = 0;
   ViolationFigures figures;
-  preload::StageCacheStats cache;
+  preload::StageCacheStats cache;  // load_ms: the modelled time of the on-demand loads
 };
 
 // (f) One planner's episodes with SLO changes: the changed tasks' requests around each change,
@@ -111,7 +112,11 @@ struct PlatformResults {
   std::vector<PlacementFigures> placement;
   int memory_episodes = 0;
   std::int64_t full_set_bytes = 0;
-  std::vector<MemoryFigures> memory;  // ascending fraction; the last is 100%
+  std::vector<MemoryFigures> memory;  // hotness: ascending fraction; the last is 100%
+  // The other cache policies at the same budgets: lru, lfu, none, each ascending.
+  std::vector<MemoryFigures> memory_policies;
+  // AV-P with every stage its plans use preloaded, no budget: the paper's reference for (e).
+  std::optional<ViolationFigures> memory_av_all;
   int change_episodes = 0;
   std::vector<SloChangeBenchFigures> slo_changes;  // SparseLoom first, then the baselines
   AccuracyFigures accuracy;
@@ -140,6 +145,12 @@ ProfilingTotals ProfilingTotalsOf(const PlatformResults& p);
 // The smallest budget whose violation rate is within `tolerance_pp` percentage points of the
 // 100% budget's, as must every larger budget be; nullptr when there is no 100% point.
 const MemoryFigures* SmallestEquivalentBudget(const PlatformResults& platform, double tolerance_pp);
+// The same over one policy's `sweep` (ascending), against `reference_rate` (a violation rate);
+// nullptr when not even the largest budget is within the tolerance.
+const MemoryFigures* SmallestBudgetWithin(const std::vector<MemoryFigures>& sweep,
+                                          double reference_rate, double tolerance_pp);
+// One policy's figures in `p.memory_policies` (or p.memory for "hotness"), ascending.
+std::vector<MemoryFigures> MemorySweepOf(const PlatformResults& p, const std::string& policy);
 
 // One platform's line of the command's summary.
 struct PlatformHeadline {

@@ -22,7 +22,9 @@ inline constexpr double kPaperProfilingReduction = 0.99;
 
 // "Against the paper": every target with a verdict per platform, and why each miss happened.
 void WritePaperComparison(std::ostream& md, const BenchReport& report);
-// The platforms, then sections (a) to (e) and how to read them.
+// (e)'s comparison of the stage cache policies (bench_memory.cpp).
+void WriteCachePolicies(std::ostream& md, const BenchReport& report);
+// The platforms, then sections (a) to (f) and how to read them.
 void WriteComparisonSections(std::ostream& md, const BenchReport& report,
                              const std::string& plots_dir);
 

@@ -300,6 +300,7 @@ void WriteComparisonSections(std::ostream& md, const BenchReport& report,
     }
   }
   md << "\n" << PlotLine(plots_dir, "memory.png", "violation rate against memory budget");
+  WriteCachePolicies(md, report);
 
   // (f)
   md << "## (f) SLO changes while served\n\n"

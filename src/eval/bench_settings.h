@@ -20,8 +20,9 @@ struct BenchSettings {
   int closed_configs = 2;
   int window = 4;
   int placement_configs = 2;
-  std::vector<double> memory_budgets = {15, 20, 25, 30, 35, 40, 45, 50, 55,
-                                        60, 65, 70, 75, 80, 85, 90, 95, 100};
+  // From where on-demand loads are many (a few percent) to where they stop.
+  std::vector<double> memory_budgets = {2,  3,  4,  5,  6,  8,  10, 12, 15,
+                                        20, 25, 30, 40, 55, 70, 85, 100};
   int memory_configs = 2;
   double slo_changes = 2.0;  // (f): SLO changes per phase on average
   int change_configs = 2;    // (f): SLO configurations (x every order) with changes

@@ -272,6 +272,7 @@ nlohmann::ordered_json RunFileJson(const RunDescription& d, const std::vector<Pl
                                                     {"measure_s", d.verification_measure_s}}
                            : nlohmann::ordered_json()},
       {"cache_budget_bytes", d.cache_budget_bytes},
+      {"cache_policy", d.cache_policy},
       {"full_zoo_set_bytes", d.full_zoo_set_bytes},
       {"memory",
        {{"resident_stage_bytes", d.cache.resident_bytes},

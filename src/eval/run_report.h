@@ -91,6 +91,7 @@ struct RunDescription {
   std::optional<runtime::AccuracyVerification::Counts> verification;
   double verification_measure_s = 0.0;
   std::int64_t cache_budget_bytes = 0;
+  std::string cache_policy = "hotness";
   std::int64_t full_zoo_set_bytes = 0;
   preload::StageCacheStats cache;
   std::int64_t rss_bytes = 0;

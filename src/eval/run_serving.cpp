@@ -91,9 +91,10 @@ runtime::AccuracyVerification* RunServing::EnableVerification(Inputs& in) {
   return verification_.get();
 }
 
-void RunServing::SetCacheBudget(std::int64_t budget_bytes) {
+void RunServing::SetCacheBudget(std::int64_t budget_bytes, preload::CachePolicy policy) {
   budget_ = budget_bytes;
-  cache_ = std::make_unique<preload::StageCache>(source_, budget_);
+  policy_ = policy;
+  cache_ = std::make_unique<preload::StageCache>(source_, budget_, policy_);
 }
 
 namespace {
@@ -125,7 +126,7 @@ void RunServing::Start(const runtime::ServeOptions& serve, const std::string& st
     std::vector<std::string> names;
     for (const auto& p : in_.setup)
       names.push_back(p.name);
-    simulator_ = std::make_unique<sim::Simulator>(sim_tasks, names, budget_);
+    simulator_ = std::make_unique<sim::Simulator>(sim_tasks, names, budget_, policy_);
     if (budget_ > 0) {
       // Loads of cold stages cost what this host's storage takes (a device profile's "storage").
       sim_options_.storage = sim::LoadDeviceProfile(storage).storage;
@@ -146,7 +147,7 @@ RunServing::Preloaded RunServing::PreloadHottest(const std::vector<runtime::Epis
   if (simulator_) {
     out.stages = simulator_->PreloadHottest(episodes, planning);
     out.resident_bytes = simulator_->CacheStats().resident_bytes;
-  } else {
+  } else if (policy_ == preload::CachePolicy::kHotness) {
     const auto hotness =
         runtime::HotnessOfEpisodes(tasks_, static_cast<int>(in_.setup.size()), episodes, planning);
     cache_->SetHotness(preload::ScoresOf(hotness));

@@ -56,9 +56,11 @@ class RunServing {
   // Wall time spent measuring variants through the engine (not looked up in a truth).
   double verification_measure_s() const { return verification_measure_s_; }
 
-  // The run's stage cache (0: unlimited).
-  void SetCacheBudget(std::int64_t budget_bytes);
+  // The run's stage cache (0: unlimited) and what it keeps (preload::CachePolicy).
+  void SetCacheBudget(std::int64_t budget_bytes,
+                      preload::CachePolicy policy = preload::CachePolicy::kHotness);
   std::int64_t cache_budget() const { return budget_; }
+  preload::CachePolicy cache_policy() const { return policy_; }
 
   // Real runs: serves a calibration episode on its own cache and server, so that the run's cache
   // starts empty with clean statistics (eval::MeasureLatencyScale).
@@ -69,7 +71,8 @@ class RunServing {
   void Start(const runtime::ServeOptions& serve, const std::string& storage);
 
   // Preloads the hottest stages: frequency over the plans SparseLoom makes for every phase of
-  // every episode (docs/runtime.md, "The hot-subgraph preloader"). Needs a budget.
+  // every episode (docs/runtime.md, "The hot-subgraph preloader"). Needs a budget; nothing under
+  // a cache policy other than hotness.
   struct Preloaded {
     int stages = 0;
     std::int64_t resident_bytes = 0;
@@ -98,6 +101,7 @@ class RunServing {
   std::int64_t full_set_bytes_ = 0;
   preload::StageSource source_;
   std::int64_t budget_ = 0;
+  preload::CachePolicy policy_ = preload::CachePolicy::kHotness;
   std::unique_ptr<preload::StageCache> cache_;
   std::optional<runtime::Server> server_;
   std::unique_ptr<sim::Simulator> simulator_;

@@ -85,8 +85,8 @@ Workbench MakeWorkbench(const Platform& platform, const std::deque<plan::TaskPro
 void RunEpisodes(const Workbench& w, const plan::Planner& planner,
                  const std::vector<runtime::Episode>& episodes, std::int64_t budget_bytes,
                  const std::function<void(std::size_t, const runtime::EpisodeReport&)>& each,
-                 preload::StageCacheStats* stats) {
-  sim::Simulator simulator(w.tasks, w.platform.processors, budget_bytes);
+                 preload::StageCacheStats* stats, preload::CachePolicy policy) {
+  sim::Simulator simulator(w.tasks, w.platform.processors, budget_bytes, policy);
   if (budget_bytes > 0)
     simulator.PreloadHottest(episodes, w.options.serve.planning);
   else
@@ -99,11 +99,12 @@ void RunEpisodes(const Workbench& w, const plan::Planner& planner,
 
 ViolationFigures CountViolations(const Workbench& w, const plan::Planner& planner,
                                  const std::vector<runtime::Episode>& episodes,
-                                 std::int64_t budget_bytes, preload::StageCacheStats* stats) {
+                                 std::int64_t budget_bytes, preload::StageCacheStats* stats,
+                                 preload::CachePolicy policy) {
   ViolationCounter counter(planner.Name(), w.served);
   RunEpisodes(
       w, planner, episodes, budget_bytes,
-      [&](std::size_t, const runtime::EpisodeReport& e) { counter.Add(e); }, stats);
+      [&](std::size_t, const runtime::EpisodeReport& e) { counter.Add(e); }, stats, policy);
   return counter.Figures();
 }
 

@@ -50,17 +50,20 @@ struct Workbench {
 Workbench MakeWorkbench(const Platform& platform, const std::deque<plan::TaskProfile>& profiles,
                         const std::vector<BenchTask>& data, const runtime::ServeOptions& serve);
 
-// Runs `episodes` under `planner` on a fresh simulator; with a budget, the hottest stages are
-// preloaded first, otherwise every stage the plans use. `each` sees every episode's report.
+// Runs `episodes` under `planner` on a fresh simulator whose stage cache keeps `policy`; with a
+// budget, the hottest stages are preloaded first (hotness policy), otherwise every stage the plans
+// use. `each` sees every episode's report. `stats`: the cache's, load_ms the modelled load time.
 void RunEpisodes(const Workbench& w, const plan::Planner& planner,
                  const std::vector<runtime::Episode>& episodes, std::int64_t budget_bytes,
                  const std::function<void(std::size_t, const runtime::EpisodeReport&)>& each,
-                 preload::StageCacheStats* stats = nullptr);
+                 preload::StageCacheStats* stats = nullptr,
+                 preload::CachePolicy policy = preload::CachePolicy::kHotness);
 
 // The violation figures of `planner` over `episodes`.
 ViolationFigures CountViolations(const Workbench& w, const plan::Planner& planner,
                                  const std::vector<runtime::Episode>& episodes,
                                  std::int64_t budget_bytes = 0,
-                                 preload::StageCacheStats* stats = nullptr);
+                                 preload::StageCacheStats* stats = nullptr,
+                                 preload::CachePolicy policy = preload::CachePolicy::kHotness);
 
 }  // namespace sparseloom::eval

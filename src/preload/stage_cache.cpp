@@ -23,6 +23,28 @@ double MsSince(std::chrono::steady_clock::time_point start) {
 
 }  // namespace
 
+std::string ToString(CachePolicy policy) {
+  switch (policy) {
+    case CachePolicy::kHotness:
+      return "hotness";
+    case CachePolicy::kLru:
+      return "lru";
+    case CachePolicy::kLfu:
+      return "lfu";
+    case CachePolicy::kNone:
+      return "none";
+  }
+  return "?";
+}
+
+CachePolicy ParseCachePolicy(const std::string& text, const std::string& what) {
+  for (CachePolicy p :
+       {CachePolicy::kHotness, CachePolicy::kLru, CachePolicy::kLfu, CachePolicy::kNone})
+    if (text == ToString(p))
+      return p;
+  throw UsageError(what + ": expected one of hotness, lru, lfu, none, got '" + text + "'");
+}
+
 StageCache::Lease::Lease(Lease&& other) noexcept
     : cache_(std::exchange(other.cache_, nullptr)),
       key_(other.key_),
@@ -51,8 +73,8 @@ StageCache::Lease::~Lease() {
   cache_->Release(key_);
 }
 
-StageCache::StageCache(StageSource source, std::int64_t budget_bytes)
-    : source_(std::move(source)), budget_bytes_(budget_bytes) {
+StageCache::StageCache(StageSource source, std::int64_t budget_bytes, CachePolicy policy)
+    : source_(std::move(source)), budget_bytes_(budget_bytes), policy_(policy) {
   if (!source_.load || !source_.expected_bytes)
     throw UsageError("stage cache: the stage source needs both a loader and expected_bytes");
   if (budget_bytes_ < 0)
@@ -89,17 +111,24 @@ void StageCache::AddResident(std::int64_t bytes) {
 
 bool StageCache::EvictColdest() {
   auto victim = entries_.end();
-  double victim_hotness = 0.0;
+  double victim_score = 0.0;
   for (auto it = entries_.begin(); it != entries_.end(); ++it) {
     const Entry& e = it->second;
     if (e.stage == nullptr || e.users > 0)
       continue;  // loading or in use
-    auto h = hotness_.find(it->first);
-    const double hotness = h == hotness_.end() ? 0.0 : h->second;
-    if (victim == entries_.end() || hotness < victim_hotness ||
-        (hotness == victim_hotness && e.last_use < victim->second.last_use)) {
+    // The policy's score, lowest evicted first; ties (and kLru, kNone) by least recent use.
+    double score = 0.0;
+    if (policy_ == CachePolicy::kHotness) {
+      auto h = hotness_.find(it->first);
+      score = h == hotness_.end() ? 0.0 : h->second;
+    } else if (policy_ == CachePolicy::kLfu) {
+      auto u = uses_.find(it->first);
+      score = u == uses_.end() ? 0.0 : static_cast<double>(u->second);
+    }
+    if (victim == entries_.end() || score < victim_score ||
+        (score == victim_score && e.last_use < victim->second.last_use)) {
       victim = it;
-      victim_hotness = hotness;
+      victim_score = score;
     }
   }
   if (victim == entries_.end())
@@ -164,6 +193,8 @@ std::shared_ptr<engine::LoadedStage> StageCache::LoadReserved(const StageKey& ke
 
 int StageCache::Preload(const std::vector<StageKey>& keys) {
   int loaded = 0;
+  if (policy_ != CachePolicy::kHotness)
+    return loaded;
   for (const StageKey& key : keys) {
     const std::int64_t expected = ExpectedBytes(key);
     std::unique_lock lock(mutex_);
@@ -201,6 +232,7 @@ StageCache::Lease StageCache::Acquire(const StageKey& key) {
   std::chrono::steady_clock::time_point start;  // of the wait for another Acquire's load
   bool waited_for_load = false;
   std::unique_lock lock(mutex_);
+  ++uses_[key];
   while (true) {
     auto it = entries_.find(key);
     if (it != entries_.end()) {
@@ -259,6 +291,7 @@ bool StageCache::Touch(const StageKey& key) {
     auto it = entries_.find(key);
     if (it != entries_.end() && it->second.stage != nullptr) {
       it->second.last_use = ++clock_;
+      ++uses_[key];
       ++stats_.hits;
       return false;
     }
@@ -268,9 +301,15 @@ bool StageCache::Touch(const StageKey& key) {
 
 void StageCache::Release(const StageKey& key) {
   std::lock_guard lock(mutex_);
-  Entry& entry = entries_.at(key);  // a leased entry cannot be evicted
+  auto it = entries_.find(key);  // a leased entry cannot be evicted
+  Entry& entry = it->second;
   --entry.users;
   entry.last_use = ++clock_;
+  if (policy_ == CachePolicy::kNone && entry.users == 0 && entry.stage != nullptr) {
+    stats_.resident_bytes -= entry.bytes;
+    entries_.erase(it);
+    ++stats_.evictions;
+  }
   changed_.notify_all();
 }
 

@@ -10,6 +10,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <string>
 #include <vector>
 
 #include "engine/engine.h"
@@ -25,6 +26,17 @@ struct StageKey {
   int processor = 0;
   auto operator<=>(const StageKey&) const = default;
 };
+
+// What the cache keeps and what it drops for room (docs/runtime.md, "Cache policies").
+enum class CachePolicy {
+  kHotness,  // SparseLoom's preloader: the hottest stages preloaded, the coldest evicted first
+  kLru,      // nothing preloaded; stages loaded on demand, the least recently used evicted first
+  kLfu,      // nothing preloaded; on demand, the least used so far evicted first (ties: LRU)
+  kNone,     // nothing preloaded, nothing kept: a stage is loaded for each use, dropped after it
+};
+std::string ToString(CachePolicy policy);
+// "hotness", "lru", "lfu" or "none"; UsageError naming `what` otherwise.
+CachePolicy ParseCachePolicy(const std::string& text, const std::string& what);
 
 struct StageSource {
   // Loads the stage (on the calling thread). May throw; the cache stays consistent.
@@ -71,18 +83,20 @@ class StageCache {
   };
 
   // budget_bytes = 0: unlimited.
-  StageCache(StageSource source, std::int64_t budget_bytes);
+  StageCache(StageSource source, std::int64_t budget_bytes,
+             CachePolicy policy = CachePolicy::kHotness);
   ~StageCache();
   StageCache(const StageCache&) = delete;
   StageCache& operator=(const StageCache&) = delete;
 
-  // Eviction order: the lowest hotness goes first (unknown keys count as 0, ties: least recently
-  // used first). May be called while serving (a re-plan changes what is hot).
+  // Eviction order under kHotness: the lowest hotness goes first (unknown keys count as 0, ties:
+  // least recently used first). May be called while serving (a re-plan changes what is hot).
+  // The other policies keep it but do not use it.
   void SetHotness(std::map<StageKey, double> hotness);
 
   // Loads `keys` in order (hottest first) while they fit in the budget without evicting; returns
   // how many were loaded. A key already resident, or one that would need an eviction, is skipped
-  // (a smaller one later in the list may still fit).
+  // (a smaller one later in the list may still fit). Loads nothing unless the policy is kHotness.
   int Preload(const std::vector<StageKey>& keys);
 
   // The stage, loading it first when not resident; blocks while the stages in use leave no room.
@@ -98,6 +112,7 @@ class StageCache {
   void EvictUnused(const std::function<bool(const StageKey&)>& which);
 
   std::int64_t budget_bytes() const { return budget_bytes_; }
+  CachePolicy policy() const { return policy_; }
   std::int64_t ResidentBytes() const;
   bool IsResident(const StageKey& key) const;
   std::vector<StageKey> ResidentKeys() const;
@@ -125,10 +140,12 @@ class StageCache {
 
   StageSource source_;
   std::int64_t budget_bytes_;
+  CachePolicy policy_;
   mutable std::mutex mutex_;
   std::condition_variable changed_;
   std::map<StageKey, Entry> entries_;
   std::map<StageKey, double> hotness_;
+  std::map<StageKey, std::int64_t> uses_;  // kLfu: every Acquire and Touch, kept across evictions
   std::uint64_t clock_ = 0;
   StageCacheStats stats_;
 };

@@ -40,7 +40,7 @@ std::int64_t BytesOf(const std::vector<SimTask>& tasks, const preload::StageKey&
 }  // namespace
 
 Simulator::Simulator(std::vector<SimTask> tasks, std::vector<std::string> processors,
-                     std::int64_t cache_budget_bytes)
+                     std::int64_t cache_budget_bytes, preload::CachePolicy cache_policy)
     : tasks_(std::move(tasks)), processors_(std::move(processors)) {
   if (tasks_.empty())
     throw UsageError("simulator: expected at least one task, got none");
@@ -74,7 +74,8 @@ Simulator::Simulator(std::vector<SimTask> tasks, std::vector<std::string> proces
     return std::make_unique<SimulatedStage>(BytesOf(tasks_, key));
   };
   source.expected_bytes = [this](const preload::StageKey& key) { return BytesOf(tasks_, key); };
-  cache_ = std::make_unique<preload::StageCache>(std::move(source), cache_budget_bytes);
+  cache_ =
+      std::make_unique<preload::StageCache>(std::move(source), cache_budget_bytes, cache_policy);
   plans_ahead_ = std::make_unique<runtime::PlanBook>();
 }
 
@@ -100,6 +101,8 @@ int Simulator::Warm(const plan::Planner& planner, const std::vector<runtime::Epi
 
 int Simulator::PreloadHottest(const std::vector<runtime::Episode>& episodes,
                               const runtime::PlanningOptions& options) {
+  if (cache_->policy() != preload::CachePolicy::kHotness)
+    return 0;
   const auto hotness =
       runtime::HotnessOfEpisodes(served_, static_cast<int>(processors_.size()), episodes, options);
   cache_->SetHotness(preload::ScoresOf(hotness));
@@ -109,7 +112,9 @@ int Simulator::PreloadHottest(const std::vector<runtime::Episode>& episodes,
 }
 
 preload::StageCacheStats Simulator::CacheStats() const {
-  return cache_->Stats();
+  preload::StageCacheStats stats = cache_->Stats();
+  stats.load_ms = load_ms_;
+  return stats;
 }
 
 int Simulator::PlanAhead(const plan::Planner& planner,
@@ -141,7 +146,9 @@ runtime::EpisodeReport Simulator::RunEpisode(const plan::Planner& planner,
     return chain.BusyMs(static_cast<std::size_t>(work.stage));
   };
   cost.load_ms = [this, &options](const preload::StageKey& key) {
-    return LoadTimeMs(options.storage, BytesOf(tasks_, key));
+    const double ms = LoadTimeMs(options.storage, BytesOf(tasks_, key));
+    load_ms_ += ms;
+    return ms;
   };
   runtime::CheckFault(serve.fault, processors_.size());
   if (serve.fault.active())

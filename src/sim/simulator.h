@@ -45,10 +45,11 @@ struct SimOptions {
 
 class Simulator {
  public:
-  // `cache_budget_bytes`: the stage cache's budget (0 = unlimited). Every task's profile lists
-  // `processors` in this order. UsageError otherwise.
+  // `cache_budget_bytes`: the stage cache's budget (0 = unlimited), kept under `cache_policy`.
+  // Every task's profile lists `processors` in this order. UsageError otherwise.
   Simulator(std::vector<SimTask> tasks, std::vector<std::string> processors,
-            std::int64_t cache_budget_bytes);
+            std::int64_t cache_budget_bytes,
+            preload::CachePolicy cache_policy = preload::CachePolicy::kHotness);
   ~Simulator();
   Simulator(const Simulator&) = delete;
   Simulator& operator=(const Simulator&) = delete;
@@ -62,6 +63,7 @@ class Simulator {
            const runtime::PlanningOptions& options);
   // As `sparseloom run` with a budget: hotness from SparseLoom's plans of every phase of every
   // episode, set as the cache's eviction order, and the hottest stages that fit preloaded.
+  // Nothing under another cache policy (returns 0).
   int PreloadHottest(const std::vector<runtime::Episode>& episodes,
                      const runtime::PlanningOptions& options);
 
@@ -72,7 +74,8 @@ class Simulator {
   runtime::EpisodeReport RunEpisode(const plan::Planner& planner, const runtime::Episode& episode,
                                     const SimOptions& options);
 
-  // Stages loaded, hits, misses, evictions and peak resident bytes since construction.
+  // Stages loaded, hits, misses, evictions and peak resident bytes since construction; load_ms is
+  // the modelled (virtual) time of the on-demand loads, not the stand-in loads' wall time.
   preload::StageCacheStats CacheStats() const;
   const std::vector<SimTask>& tasks() const { return tasks_; }
   const std::vector<std::string>& processors() const { return processors_; }
@@ -83,6 +86,7 @@ class Simulator {
   std::vector<runtime::ServedTask> served_;  // the phase planner's view of the tasks
   std::unique_ptr<preload::StageCache> cache_;
   std::unique_ptr<runtime::PlanBook> plans_ahead_;
+  double load_ms_ = 0.0;  // modelled on-demand loads, summed
 };
 
 }  // namespace sparseloom::sim

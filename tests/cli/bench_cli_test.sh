@@ -112,7 +112,10 @@ expect profiling-host-measured 'all(float(r["measured_s"]) > 0 for r in pr if r[
 # on the others; the free choice is SparseLoom's run of (a) on the same episodes.
 expect placements 'all(sum(r["free"] == "0" for r in pl if r["platform"] == p) == 6
   and sum(r["free"] == "1" for r in pl if r["platform"] == p) == 1 for p in platforms)'
-expect budgets 'all([float(r["budget_percent"]) for r in m if r["platform"] == p] == [30, 60, 100] for p in platforms)
+expect budgets 'all([float(r["budget_percent"]) for r in m if r["platform"] == p and r["policy"] == q] == [30, 60, 100]
+  for p in platforms for q in ("hotness", "lru", "lfu", "none"))
+  and all(int(r["preloaded"]) == 0 for r in m if r["policy"] != "hotness")
+  and all(float(r["on_demand_load_ms"]) > 0 for r in m if r["policy"] == "none")
   and all(int(r["peak_resident_bytes"]) <= int(r["budget_bytes"]) for r in m)
   and all(abs(int(r["budget_bytes"]) - float(r["budget_percent"]) / 100 * int(r["full_set_bytes"])) <= 1 for r in m)'
 # The report: every section, each target with a verdict per platform, numbers from the CSVs.

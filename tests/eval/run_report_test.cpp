@@ -202,12 +202,14 @@ TEST(RunFileJson, TheDescriptionThenEveryRun) {
                                                  "accuracy_truth",
                                                  "verification",
                                                  "cache_budget_bytes",
+                                                 "cache_policy",
                                                  "full_zoo_set_bytes",
                                                  "memory",
                                                  "runs"}));
   EXPECT_EQ(j["format"], "sparseloom-run");
   EXPECT_EQ(j["version"], 1);
   EXPECT_EQ(j["arrivals"], "poisson");
+  EXPECT_EQ(j["cache_policy"], "hotness");
   EXPECT_EQ(j["processors"][1]["name"], "p1");
   EXPECT_EQ(KeysOf(j["memory"]),
             (std::vector<std::string>{"resident_stage_bytes", "peak_resident_stage_bytes",

@@ -151,6 +151,89 @@ TEST(StageCache, EvictsColdestThenLeastRecentlyUsed) {
   EXPECT_EQ(cache.ResidentBytes(), 300);
 }
 
+// The same uses under each policy: hotness keeps the hot stage, LRU the recent ones, LFU the
+// often used ones; none keeps nothing once a stage is released.
+TEST(StageCachePolicy, EachPolicyEvictsByItsOwnOrder) {
+  const auto run = [](CachePolicy policy) {
+    TestSource source;
+    StageCache cache(source.Source(), 300, policy);
+    cache.SetHotness({{Key(3), 1.0}});
+    for (int i = 0; i < 3; ++i)
+      cache.Acquire(Key(1));  // used most often, but first
+    cache.Acquire(Key(2));
+    cache.Acquire(Key(3));  // the hot one
+    cache.Acquire(Key(2));  // 2 and 3 are the most recent
+    cache.Acquire(Key(4));  // one must go
+    return cache.ResidentKeys();
+  };
+  EXPECT_EQ(run(CachePolicy::kHotness), (std::vector<StageKey>{Key(2), Key(3), Key(4)}));
+  EXPECT_EQ(run(CachePolicy::kLru), (std::vector<StageKey>{Key(2), Key(3), Key(4)}));
+  EXPECT_EQ(run(CachePolicy::kLfu), (std::vector<StageKey>{Key(1), Key(2), Key(4)}));
+  EXPECT_EQ(run(CachePolicy::kNone), std::vector<StageKey>{});
+
+  // Hotness against LRU where they differ: the hot stage is the least recently used.
+  const auto hot_oldest = [](CachePolicy policy) {
+    TestSource source;
+    StageCache cache(source.Source(), 200, policy);
+    cache.SetHotness({{Key(1), 1.0}});
+    cache.Acquire(Key(1));
+    cache.Acquire(Key(2));
+    cache.Acquire(Key(3));
+    return cache.ResidentKeys();
+  };
+  EXPECT_EQ(hot_oldest(CachePolicy::kHotness), (std::vector<StageKey>{Key(1), Key(3)}));
+  EXPECT_EQ(hot_oldest(CachePolicy::kLru), (std::vector<StageKey>{Key(2), Key(3)}));
+}
+
+TEST(StageCachePolicy, OnlyHotnessPreloads) {
+  for (CachePolicy policy : {CachePolicy::kLru, CachePolicy::kLfu, CachePolicy::kNone}) {
+    TestSource source;
+    StageCache cache(source.Source(), 0, policy);
+    EXPECT_EQ(cache.Preload({Key(1), Key(2)}), 0) << ToString(policy);
+    EXPECT_EQ(source.loads.load(), 0) << ToString(policy);
+    EXPECT_EQ(cache.policy(), policy);
+  }
+  TestSource source;
+  StageCache cache(source.Source(), 0);
+  EXPECT_EQ(cache.policy(), CachePolicy::kHotness);
+  EXPECT_EQ(cache.Preload({Key(1), Key(2)}), 2);
+}
+
+// Nothing kept: every use loads the stage (Touch and Acquire alike), and the bytes leave with the
+// last lease, while a stage in use is shared by its users.
+TEST(StageCachePolicy, NoneLoadsForEveryUseAndHoldsOnlyStagesInUse) {
+  TestSource source;
+  StageCache cache(source.Source(), 0, CachePolicy::kNone);
+  EXPECT_TRUE(cache.Touch(Key(1)));
+  EXPECT_TRUE(cache.Touch(Key(1)));
+  EXPECT_EQ(source.loads.load(), 2);
+  EXPECT_EQ(cache.ResidentBytes(), 0);
+  {
+    StageCache::Lease a = cache.Acquire(Key(2));
+    StageCache::Lease b = cache.Acquire(Key(2));  // in use: shared, not loaded again
+    EXPECT_TRUE(a.loaded_on_demand());
+    EXPECT_FALSE(b.loaded_on_demand());
+    EXPECT_EQ(cache.ResidentBytes(), 100);
+  }
+  EXPECT_EQ(cache.ResidentBytes(), 0);
+  EXPECT_EQ(source.loads.load(), 3);
+  const StageCacheStats stats = cache.Stats();
+  EXPECT_EQ(stats.misses, 3);
+  EXPECT_EQ(stats.evictions, 3);
+}
+
+TEST(StageCachePolicy, NamesRoundTripAndAnUnknownNameIsAUsageError) {
+  for (CachePolicy policy :
+       {CachePolicy::kHotness, CachePolicy::kLru, CachePolicy::kLfu, CachePolicy::kNone})
+    EXPECT_EQ(ParseCachePolicy(ToString(policy), "x"), policy);
+  try {
+    ParseCachePolicy("fifo", "--cache-policy");
+    FAIL() << "no error";
+  } catch (const UsageError& e) {
+    EXPECT_STREQ(e.what(), "--cache-policy: expected one of hotness, lru, lfu, none, got 'fifo'");
+  }
+}
+
 TEST(StageCache, BlocksWhileEveryStageIsInUseThenProceedsAfterARelease) {
   TestSource source;
   StageCache cache(source.Source(), 200);
