@@ -27,7 +27,9 @@ std::string Cell(const MemoryFigures* m) {
          Fixed(m->cache.load_ms / 1000.0, 1) + " s)";
 }
 
-std::string Verdict(bool met) { return met ? " (met)" : " (missed)"; }
+std::string Verdict(bool met) {
+  return met ? " (met)" : " (missed)";
+}
 
 }  // namespace
 
@@ -68,9 +70,9 @@ void WriteCachePolicies(std::ostream& md, const BenchReport& report) {
       const std::vector<MemoryFigures> sweep = MemorySweepOf(p, policy);
       const MemoryFigures* m = SmallestBudgetWithin(sweep, reference, tol);
       md << " "
-         << (m == nullptr ? std::string("never")
-                          : Percent(m->fraction, 0) + " (saves " + Percent(1.0 - m->fraction, 0) +
-                                ")")
+         << (m == nullptr
+                 ? std::string("never")
+                 : Percent(m->fraction, 0) + " (saves " + Percent(1.0 - m->fraction, 0) + ")")
          << " |";
     }
     md << "\n";

@@ -21,7 +21,9 @@ MemoryTrace::MemoryTrace(std::function<std::int64_t()> resident_stage_bytes,
   thread_ = std::thread([this] { Run(); });
 }
 
-MemoryTrace::~MemoryTrace() { Stop(); }
+MemoryTrace::~MemoryTrace() {
+  Stop();
+}
 
 void MemoryTrace::Run() {
   const auto start = std::chrono::steady_clock::now();
@@ -39,10 +41,10 @@ void MemoryTrace::Run() {
     if (last)
       return;
     // Paced from the start, so that slow samples do not stretch the period.
-    wake_.wait_until(lock,
-                     start + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-                                 period * (i + 1)),
-                     [this] { return stopping_; });
+    wake_.wait_until(
+        lock,
+        start + std::chrono::duration_cast<std::chrono::steady_clock::duration>(period * (i + 1)),
+        [this] { return stopping_; });
   }
 }
 

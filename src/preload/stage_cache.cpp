@@ -21,6 +21,9 @@ double MsSince(std::chrono::steady_clock::time_point start) {
       .count();
 }
 
+// Above any hotness score (frequency * (1 + uniqueness) + a small uniqueness term stays below 3).
+constexpr double kRoutedBonus = 1000.0;
+
 }  // namespace
 
 std::string ToString(CachePolicy policy) {
@@ -91,6 +94,11 @@ void StageCache::SetHotness(std::map<StageKey, double> hotness) {
   hotness_ = std::move(hotness);
 }
 
+void StageCache::SetRouted(std::set<StageKey> routed) {
+  std::lock_guard lock(mutex_);
+  routed_ = std::move(routed);
+}
+
 std::int64_t StageCache::ExpectedBytes(const StageKey& key) const {
   const std::int64_t bytes = source_.expected_bytes(key);
   if (bytes < 0)
@@ -121,6 +129,8 @@ bool StageCache::EvictColdest() {
     if (policy_ == CachePolicy::kHotness) {
       auto h = hotness_.find(it->first);
       score = h == hotness_.end() ? 0.0 : h->second;
+      if (routed_.contains(it->first))
+        score += kRoutedBonus;
     } else if (policy_ == CachePolicy::kLfu) {
       auto u = uses_.find(it->first);
       score = u == uses_.end() ? 0.0 : static_cast<double>(u->second);

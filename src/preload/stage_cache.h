@@ -10,6 +10,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -93,6 +94,10 @@ class StageCache {
   // least recently used first). May be called while serving (a re-plan changes what is hot).
   // The other policies keep it but do not use it.
   void SetHotness(std::map<StageKey, double> hotness);
+  // The stages the routes in place run (the executors call it when routes change). Under kHotness
+  // they are evicted after every other stage whatever their hotness: the plan in place needs them
+  // now, while hotness ranks what the expected plans need on average. Ignored by other policies.
+  void SetRouted(std::set<StageKey> routed);
 
   // Loads `keys` in order (hottest first) while they fit in the budget without evicting; returns
   // how many were loaded. A key already resident, or one that would need an eviction, is skipped
@@ -145,6 +150,7 @@ class StageCache {
   std::condition_variable changed_;
   std::map<StageKey, Entry> entries_;
   std::map<StageKey, double> hotness_;
+  std::set<StageKey> routed_;
   std::map<StageKey, std::int64_t> uses_;  // kLfu: every Acquire and Touch, kept across evictions
   std::uint64_t clock_ = 0;
   StageCacheStats stats_;

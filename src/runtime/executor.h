@@ -6,13 +6,16 @@
 // thread, the virtual executor (runtime/virtual_executor.h) charges its modelled time on a
 // virtual clock.
 
+#include <algorithm>
 #include <cstdint>
 #include <functional>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
 #include "engine/tensor.h"
+#include "preload/stage_cache.h"
 #include "runtime/request_flow.h"
 
 namespace sparseloom::runtime {
@@ -23,6 +26,23 @@ struct RequestInput {
   std::vector<engine::Tensor> side;
   std::int64_t label = -1;
 };
+
+// The stages `routes` run (task, stage, variant, processor): what the stage cache keeps ahead of
+// its hotness order while the routes are in place (preload::StageCache::SetRouted).
+inline std::set<preload::StageKey> StagesOfRoutes(
+    const std::vector<std::optional<TaskRoute>>& routes) {
+  std::set<preload::StageKey> keys;
+  for (std::size_t t = 0; t < routes.size(); ++t) {
+    if (!routes[t])
+      continue;
+    // Sizes are checked where the routes are set; a malformed route adds nothing here.
+    const std::size_t K = std::min(routes[t]->variant_of_stage.size(), routes[t]->placement.size());
+    for (std::size_t k = 0; k < K; ++k)
+      keys.insert({static_cast<int>(t), static_cast<int>(k), routes[t]->variant_of_stage[k],
+                   routes[t]->placement[k]});
+  }
+  return keys;
+}
 
 class Executor {
  public:

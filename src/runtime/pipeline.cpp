@@ -121,6 +121,8 @@ Pipeline::~Pipeline() {
 }
 
 void Pipeline::SetRoutes(std::vector<std::optional<TaskRoute>> routes) {
+  cache_.SetRouted(
+      StagesOfRoutes(routes));  // before the pipeline's lock: the cache's is taken alone
   std::unique_lock lock(mutex_);
   FlowEvents events;
   flow_.SetRoutes(std::move(routes), NowMs(), events);

@@ -22,6 +22,7 @@ VirtualExecutor::VirtualExecutor(std::vector<std::string> processors, preload::S
 }
 
 void VirtualExecutor::SetRoutes(std::vector<std::optional<TaskRoute>> routes) {
+  cache_.SetRouted(StagesOfRoutes(routes));
   flow_.SetRoutes(std::move(routes), clock_.NowMs(), events_);
   Settle();
 }

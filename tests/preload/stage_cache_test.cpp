@@ -185,6 +185,23 @@ TEST(StageCachePolicy, EachPolicyEvictsByItsOwnOrder) {
   EXPECT_EQ(hot_oldest(CachePolicy::kLru), (std::vector<StageKey>{Key(2), Key(3)}));
 }
 
+// The stages the routes in place run are evicted last under hotness (the plan needs them now),
+// whatever their hotness; LRU ignores them.
+TEST(StageCachePolicy, RoutedStagesAreEvictedLastUnderHotness) {
+  const auto run = [](CachePolicy policy) {
+    TestSource source;
+    StageCache cache(source.Source(), 200, policy);
+    cache.SetHotness({{Key(1), 1.0}, {Key(2), 0.5}});
+    cache.Acquire(Key(2));
+    cache.Acquire(Key(1));
+    cache.SetRouted({Key(2)});  // a plan now runs 2, not the hotter 1
+    cache.Acquire(Key(3));
+    return cache.ResidentKeys();
+  };
+  EXPECT_EQ(run(CachePolicy::kHotness), (std::vector<StageKey>{Key(2), Key(3)}));
+  EXPECT_EQ(run(CachePolicy::kLru), (std::vector<StageKey>{Key(1), Key(3)}));
+}
+
 TEST(StageCachePolicy, OnlyHotnessPreloads) {
   for (CachePolicy policy : {CachePolicy::kLru, CachePolicy::kLfu, CachePolicy::kNone}) {
     TestSource source;
