@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "common/error.h"
+#include "plan/choice_costing.h"
 
 namespace sparseloom::plan {
 namespace {
@@ -120,29 +121,28 @@ void ValidateProfile(const std::string& where, const TaskProfile& profile,
 std::string ReasonFor(const PlanTask& task, const TaskSpace& space, const ChoiceCost& chosen,
                       const PlanRequest& request) {
   const TaskProfile& profile = task.profile.get();
-  const int K = profile.num_stages;
-  const int P = profile.num_processors();
-  std::vector<int> digits(static_cast<std::size_t>(K));
-  std::vector<double> loads(static_cast<std::size_t>(P));
   double best_accuracy = -1.0;
   bool best_estimated = false;
   double fastest_accurate = std::numeric_limits<double>::infinity();
   std::int64_t smallest_meeting = std::numeric_limits<std::int64_t>::max();
-  for (const std::int64_t s : space.stitched) {
-    DigitsOf(profile, s, digits);
-    if (profile.AccuracyBound(s) > best_accuracy) {
-      best_accuracy = profile.AccuracyBound(s);
-      best_estimated = !profile.AccuracyMeasured(s);
-    }
-    if (profile.AccuracyBound(s) < task.slo.min_accuracy)
-      continue;
-    for (const Placement& placement : space.placements) {
-      const ChoiceCost cost = CostOf(task, s, digits, placement, loads);
-      fastest_accurate = std::min(fastest_accurate, cost.latency_ms);
-      if (cost.slo_met)
-        smallest_meeting = std::min(smallest_meeting, cost.bytes);
-    }
-  }
+  // In bulk, with CostOf's figures (choice_costing.h): a task that misses its SLO is often one
+  // whose every choice is costed here, and none of their loads are needed.
+  CostChoices(
+      task, space,
+      [&](const StitchedFigures& f) {
+        if (profile.AccuracyBound(f.s) > best_accuracy) {
+          best_accuracy = profile.AccuracyBound(f.s);
+          best_estimated = !profile.AccuracyMeasured(f.s);
+        }
+        return f.accurate;
+      },
+      [&](const StitchedFigures& f, double latency_ms) {
+        fastest_accurate = std::min(fastest_accurate, latency_ms);
+        if (latency_ms <= task.slo.max_latency_ms)
+          smallest_meeting = std::min(smallest_meeting, f.bytes);
+        return false;
+      },
+      [](const StitchedFigures&, std::size_t, double, const double*) {});
   if (best_accuracy < task.slo.min_accuracy)
     return "no " + space.variant_noun + " reaches " + Num(task.slo.min_accuracy) +
            " accuracy (best " + Num(best_accuracy) +

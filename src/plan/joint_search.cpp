@@ -435,6 +435,9 @@ class JointSearch {
   // every processor); among identical ones, the most accurate.
   void ParetoPrune(std::size_t t) {
     const CandidateSet& set = tasks_[t];
+    // A subset of a non-dominated set keeps every member, in the same (ascending) order.
+    if (set.non_dominated)
+      return;
     ParetoFront front(P_);
     for (const int c : pools_[t]) {
       const std::size_t i = static_cast<std::size_t>(c);
@@ -623,6 +626,7 @@ CandidateSet CostAllChoices(const PlanTask& task, const TaskSpace& space) {
   set.loads.reserve(n * P);
   CostChoices(
       task, space, [](const StitchedFigures&) { return true; },
+      [](const StitchedFigures&, double) { return true; },
       [&](const StitchedFigures& f, std::size_t pi, double latency_ms, const double* loads) {
         set.choices.push_back({f.s, static_cast<int>(pi)});
         set.violation.push_back(f.accurate && latency_ms <= task.slo.max_latency_ms ? 0 : 1);
@@ -661,9 +665,11 @@ Candidates PrunedCandidates(const PlanRequest& request, const std::vector<TaskSp
           smallest[t] = std::min(smallest[t], f.bytes);
           return f.accurate;
         },
-        [&](const StitchedFigures& f, std::size_t pi, double latency_ms, const double* loads) {
-          if (latency_ms <= task.slo.max_latency_ms)
-            fronts[t][pi].Insert({f.s, static_cast<int>(pi)}, 0, f.bytes, f.accuracy, loads);
+        [&](const StitchedFigures&, double latency_ms) {
+          return latency_ms <= task.slo.max_latency_ms;
+        },
+        [&](const StitchedFigures& f, std::size_t pi, double, const double* loads) {
+          fronts[t][pi].Insert({f.s, static_cast<int>(pi)}, 0, f.bytes, f.accuracy, loads);
         });
     std::int64_t smallest_meeting = kUnlimited;
     for (const ParetoFront& front : fronts[t])
@@ -685,9 +691,11 @@ Candidates PrunedCandidates(const PlanRequest& request, const std::vector<TaskSp
     const PlanTask& task = request.tasks[t];
     CostChoices(
         task, spaces[t], [](const StitchedFigures&) { return true; },
-        [&](const StitchedFigures& f, std::size_t pi, double latency_ms, const double* loads) {
-          if (!f.accurate || latency_ms > task.slo.max_latency_ms)
-            fronts[t][pi].Insert({f.s, static_cast<int>(pi)}, 1, f.bytes, f.accuracy, loads);
+        [&](const StitchedFigures& f, double latency_ms) {
+          return !f.accurate || latency_ms > task.slo.max_latency_ms;
+        },
+        [&](const StitchedFigures& f, std::size_t pi, double, const double* loads) {
+          fronts[t][pi].Insert({f.s, static_cast<int>(pi)}, 1, f.bytes, f.accuracy, loads);
         });
   }
   out.tasks.resize(T);
@@ -698,6 +706,7 @@ Candidates PrunedCandidates(const PlanRequest& request, const std::vector<TaskSp
         front.Insert(part.choice(i), part.violation(i), part.bytes(i), part.accuracy(i),
                      part.loads(i));
     CandidateSet& set = out.tasks[t];
+    set.non_dominated = true;
     for (std::size_t i = 0; i < front.size(); ++i) {
       set.choices.push_back(front.choice(i));
       set.violation.push_back(front.violation(i));

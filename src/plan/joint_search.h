@@ -17,6 +17,9 @@ struct CandidateSet {
   std::vector<std::int64_t> bytes;  // resident bytes of its stages
   std::vector<double> loads;        // [c * P + p]: rate-weighted busy time on processor p
   std::vector<double> accuracy;     // only breaks exact ties in pruning
+  // True when no choice is no worse than another on every term (PrunedCandidates' sets): the
+  // search's own Pareto pruning would keep them all, so it is skipped.
+  bool non_dominated = false;
   std::size_t size() const { return choices.size(); }
 };
 

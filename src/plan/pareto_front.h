@@ -58,13 +58,15 @@ class ParetoFront {
   static constexpr int kNewBetter = 1;     // the new choice is <= kept i everywhere, and differs
   static constexpr int kNeither = 0;
 
+  // Every term is compared, with no early exit: which way a comparison goes is close to random,
+  // so a branch per term costs more in mispredictions than the compares it would skip.
   int Order(std::size_t i, int violation, std::int64_t bytes, const double* loads) const {
-    bool kept_le = violation_[i] <= violation && bytes_[i] <= bytes;
-    bool new_le = violation <= violation_[i] && bytes <= bytes_[i];
+    bool kept_le = (violation_[i] <= violation) & (bytes_[i] <= bytes);
+    bool new_le = (violation <= violation_[i]) & (bytes <= bytes_[i]);
     const double* kept = &loads_[i * P_];
-    for (std::size_t p = 0; p < P_ && (kept_le || new_le); ++p) {
-      kept_le = kept_le && kept[p] <= loads[p];
-      new_le = new_le && loads[p] <= kept[p];
+    for (std::size_t p = 0; p < P_; ++p) {
+      kept_le &= kept[p] <= loads[p];
+      new_le &= loads[p] <= kept[p];
     }
     if (kept_le)
       return kKeptNoWorse;
