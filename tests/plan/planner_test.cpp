@@ -170,6 +170,49 @@ TEST(Planner, CostsEveryChoiceExactlyAsTheSharedEvaluation) {
   }
 }
 
+TEST(Planner, PrunedCandidatesKeepCostOfFiguresAndNoDominatedChoice) {
+  // PrunedCandidates works out loads only for the choices on the kept side of the latency limit
+  // (SLO-meeting, then violating): what it keeps must still be CostOf's figures to the last bit,
+  // and non-dominated, since the search then skips its own Pareto pruning.
+  std::mt19937_64 rng(11);
+  int violating = 0;  // the second pass (violating choices) must be exercised too
+  for (int round = 0; round < 6; ++round) {
+    const std::vector<TaskProfile> profiles = MakeProfiles(rng, 4, Shape{3, 4, 3});
+    const PlanRequest request = MakeRequest(rng, profiles);
+    std::vector<TaskSpace> spaces;
+    for (const PlanTask& task : request.tasks)
+      spaces.push_back(SpaceOf(task, request, Policy{}));
+    const Candidates candidates = PrunedCandidates(request, spaces);
+    ASSERT_EQ(candidates.tasks.size(), request.tasks.size());
+    for (std::size_t t = 0; t < request.tasks.size(); ++t) {
+      const CandidateSet& set = candidates.tasks[t];
+      EXPECT_TRUE(set.non_dominated);
+      std::vector<int> digits(3);
+      std::vector<double> loads(3);
+      for (std::size_t c = 0; c < set.size(); ++c) {
+        const Choice choice = set.choices[c];
+        DigitsOf(request.tasks[t].profile.get(), choice.stitched_variant, digits);
+        const ChoiceCost cost =
+            CostOf(request.tasks[t], choice.stitched_variant, digits,
+                   spaces[t].placements[static_cast<std::size_t>(choice.placement)], loads);
+        EXPECT_EQ(set.violation[c], cost.slo_met ? 0 : 1);
+        violating += set.violation[c];
+        EXPECT_EQ(set.bytes[c], cost.bytes);
+        for (std::size_t p = 0; p < 3; ++p)
+          EXPECT_EQ(set.loads[c * 3 + p], loads[p]);
+        for (std::size_t d = 0; d < set.size(); ++d) {
+          bool no_worse =
+              d != c && set.violation[d] <= set.violation[c] && set.bytes[d] <= set.bytes[c];
+          for (std::size_t p = 0; p < 3; ++p)
+            no_worse = no_worse && set.loads[d * 3 + p] <= set.loads[c * 3 + p];
+          EXPECT_FALSE(no_worse) << "task " << t << ": candidate " << d << " dominates " << c;
+        }
+      }
+    }
+  }
+  EXPECT_GT(violating, 0);
+}
+
 // One stage, one processor: "fast" (1 ms) whose accuracy 0.81 is an estimate, "slow" (4 ms) at a
 // measured 0.90; the SLO asks for 0.80.
 TaskProfile EstimatedJustAbove(const std::string& task = "t") {
