@@ -3,7 +3,8 @@
 
     /usr/bin/python3 scripts/plot_memory.py TRACE.csv [-o out.png] [--budget-bytes N]
 
-`sparseloom run --memory-trace TRACE.csv` samples, every 50 ms while it serves, the bytes the
+`sparseloom run --memory-trace TRACE.csv` samples, every 50 ms from before it makes its plans ahead
+(and verifies their variants) to the end of serving, the bytes the
 stage cache accounts as resident (what the budget limits) and the process RSS. The plot shows both
 over time, the budget as a line, and the RSS less its first sample (what the run grew by), so that
 the budget can be read as a promise about real memory. Needs Debian's python3-matplotlib.
@@ -47,7 +48,7 @@ def main() -> None:
     ax.plot(t, stages, label="resident stage bytes (accounted)", color="tab:blue")
     if args.budget_bytes > 0:
         ax.axhline(args.budget_bytes / MIB, color="k", linestyle="--", linewidth=1, label="cache budget")
-    ax.set_xlabel("time since serving started (s)")
+    ax.set_xlabel("time since the trace started (s): plans made ahead and their verification, then serving")
     ax.set_ylabel("MiB")
     ax.set_title(os.path.basename(args.csv))
     ax.grid(alpha=0.3)

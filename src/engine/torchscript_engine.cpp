@@ -2,12 +2,15 @@
 
 #include <malloc.h>
 #include <algorithm>
+#include <chrono>
+#include <condition_variable>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <iterator>
 #include <memory>
 #include <mutex>
+#include <thread>
 #include <unordered_set>
 
 #include <ATen/Parallel.h>
@@ -204,6 +207,52 @@ std::string ReadStageFile(const std::filesystem::path& file) {
   return bytes;
 }
 
+// Hands freed heap pages back to the system (malloc_trim) on a background thread, at most every
+// 100 ms, whenever asked: a worker that frees a stage only raises a flag.
+class FreedMemoryTrimmer {
+ public:
+  static FreedMemoryTrimmer& Instance() {
+    static FreedMemoryTrimmer trimmer;
+    return trimmer;
+  }
+  void Request() {
+    {
+      std::lock_guard lock(mutex_);
+      requested_ = true;
+    }
+    wake_.notify_one();
+  }
+  ~FreedMemoryTrimmer() {
+    {
+      std::lock_guard lock(mutex_);
+      stopping_ = true;
+    }
+    wake_.notify_one();
+    thread_.join();
+  }
+
+ private:
+  FreedMemoryTrimmer() : thread_([this] { Run(); }) {}
+  void Run() {
+    std::unique_lock lock(mutex_);
+    while (true) {
+      wake_.wait(lock, [this] { return requested_ || stopping_; });
+      if (stopping_)
+        return;
+      requested_ = false;
+      lock.unlock();
+      malloc_trim(0);
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      lock.lock();
+    }
+  }
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  bool requested_ = false;
+  bool stopping_ = false;
+  std::thread thread_;
+};
+
 class TorchStage final : public LoadedStage {
  public:
   TorchStage(torch::jit::Module module, std::filesystem::path file, int threads)
@@ -215,6 +264,16 @@ class TorchStage final : public LoadedStage {
     tensor_bytes_ = counter.total();
     resident_bytes_ = tensor_bytes_;
   }
+
+  // glibc keeps the pages freed inside its arenas: without handing them back, a stage cache that
+  // evicts and reloads stages under a budget grows the process far past the bytes it accounts.
+  // The trim runs on its own thread: an eviction happens on a request's path.
+  ~TorchStage() override {
+    module_ = torch::jit::Module();
+    FreedMemoryTrimmer::Instance().Request();
+  }
+  TorchStage(const TorchStage&) = delete;
+  TorchStage& operator=(const TorchStage&) = delete;
 
   // What loading and warming up the stage added to the allocator, at least its tensors' bytes.
   void SetMeasuredBytes(std::int64_t measured) {
