@@ -96,10 +96,8 @@ void RunServe(const RunOptions& o) {
   PrintWorkload(workload, tasks.size(), o.phase_s, arrivals, planners.size(), in.setup);
   PrintCacheBudget(budget, full_set_bytes, cache_policy);
   if (budget > 0 && cache_policy == preload::CachePolicy::kHotness) {
-    const eval::RunServing::Preloaded preloaded = serving.PreloadHottest(episodes, serve.planning);
-    std::cout << "preloaded the " << preloaded.stages << " hottest stages ("
-              << HumanBytes(static_cast<double>(preloaded.resident_bytes)) << ") of "
-              << episodes.size() * tasks.size() << " expected plans\n";
+    PrintPreloaded(serving.PreloadHottest(episodes, serve.planning),
+                   episodes.size() * tasks.size());
   }
 
   ServeProgress progress(o.simulate ? 0 : o.realtime_priority, in.setup.size(), arrivals);
@@ -109,11 +107,8 @@ void RunServe(const RunOptions& o) {
                          eval::ProcessRssBytes, 50.0);
   const std::vector<eval::PlannerRun> runs = eval::ServeEveryPlanner(
       serving, planners, episodes, serve, {o.plan_ahead, !o.trace.empty()}, progress);
-  if (memory_trace) {
-    eval::WriteMemoryTrace(o.memory_trace, memory_trace->Stop());
-    std::cout << "resident stage bytes and RSS every 50 ms written to " << o.memory_trace
-              << " (python3 scripts/plot_memory.py " << o.memory_trace << ")\n";
-  }
+  if (memory_trace)
+    WriteMemoryTrace(*memory_trace, o.memory_trace);
   for (const eval::PlannerRun& run : runs)
     PrintRun(run, tasks);
   if (runs.size() > 1)
@@ -217,8 +212,7 @@ void AddRunCommand(CLI::App& app) {
                 "preloaded, coldest evicted), lru / lfu (nothing preloaded, loaded on demand, the "
                 "least recently / least often used evicted) or none (nothing kept: a stage is "
                 "loaded for each use); docs/runtime.md, \"Cache policies\"")
-      ->capture_default_str()
-      ->check(CLI::IsMember({"hotness", "lru", "lfu", "none"}));
+      ->capture_default_str();
   c->add_option("--memory-trace", o->memory_trace,
                 "real runs: CSV of the stage cache's resident bytes and the process RSS every "
                 "50 ms while serving (plot: scripts/plot_memory.py)");

@@ -62,6 +62,18 @@ void PrintWorkload(const eval::Workload& workload, std::size_t tasks, double pha
             << profile::ToString(setup) << "\n";
 }
 
+void PrintPreloaded(const eval::RunServing::Preloaded& preloaded, std::size_t plans) {
+  std::cout << "preloaded the " << preloaded.stages << " hottest stages ("
+            << HumanBytes(static_cast<double>(preloaded.resident_bytes)) << ") of " << plans
+            << " expected plans\n";
+}
+
+void WriteMemoryTrace(eval::MemoryTrace& trace, const std::string& file) {
+  eval::WriteMemoryTrace(file, trace.Stop());
+  std::cout << "resident stage bytes and RSS every 50 ms written to " << file
+            << " (python3 scripts/plot_memory.py " << file << ")\n";
+}
+
 void PrintCacheBudget(std::int64_t budget, std::int64_t full_set_bytes,
                       preload::CachePolicy policy) {
   std::cout << "stage cache: "

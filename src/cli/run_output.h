@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "eval/episodes.h"
+#include "eval/memory_trace.h"
 #include "eval/run_report.h"
 #include "eval/run_serving.h"
 #include "preload/stage_cache.h"
@@ -29,6 +30,10 @@ void PrintStitchMargins(const std::vector<double>& margins, bool given,
 void PrintWorkload(const eval::Workload& workload, std::size_t tasks, double phase_s,
                    runtime::ArrivalKind arrivals, std::size_t planners,
                    const profile::ProcessorSetup& setup);
+// What PreloadHottest loaded, for `plans` expected plans.
+void PrintPreloaded(const eval::RunServing::Preloaded& preloaded, std::size_t plans);
+// Stops the trace, writes it to `file` and says so.
+void WriteMemoryTrace(eval::MemoryTrace& trace, const std::string& file);
 void PrintCacheBudget(std::int64_t budget, std::int64_t full_set_bytes,
                       preload::CachePolicy policy);
 // What accuracy is planned on (each table's margin at `coverage`), whether chosen variants are

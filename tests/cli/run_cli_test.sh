@@ -192,6 +192,24 @@ expect_json cache-json "$tmp/cache.json" \
    and d["memory"]["resident_stage_bytes"] <= d["cache_budget_bytes"]
    and d["memory"]["on_demand_loads"] > 0 and d["memory"]["evictions"] > 0'
 expect_json cache-accounted "$tmp/cache.json" "$accounted"
+# Another cache policy: nothing preloaded, loads on demand; the memory trace of a real run.
+check cache-lru 0 "^== SparseLoom" -- "$bin" run --tasks "$tmp/tasks.json" --cache-budget 30% \
+  --cache-policy lru --phase-s 0.3 --slo-changes 2 --json "$tmp/lru.json" --memory-trace "$tmp/mem.csv"
+expect_output cache-lru-line "^stage cache: .* \(30.0% of the full zoo set, .*\), policy lru$"
+expect_output slo-changes-line "^SLO changes: [0-9]+, [0-9]+ re-planned before their episode ended"
+expect_json cache-lru-json "$tmp/lru.json" \
+  'd["cache_policy"] == "lru" and d["memory"]["on_demand_loads"] > 0
+   and 0 < d["memory"]["peak_resident_stage_bytes"] <= d["cache_budget_bytes"]
+   and all("slo_changes" in e for e in d["runs"][0]["episodes"])'
+checks=$((checks + 1))
+if python3 -c 'import csv, sys
+rows = list(csv.DictReader(open(sys.argv[1])))
+assert len(rows) >= 2 and all(int(r["rss_bytes"]) > int(r["resident_stage_bytes"]) >= 0 for r in rows)
+assert all(float(a["t_s"]) <= float(b["t_s"]) for a, b in zip(rows, rows[1:]))' "$tmp/mem.csv"; then
+  echo "ok   memory-trace"
+else
+  fail "memory-trace: $tmp/mem.csv"
+fi
 
 # Bad options and task files: exit 1, a clear error, no results written.
 bad() {  # bad NAME PATTERN ARGS...: `sparseloom run` fails with exit 1 and writes no JSON
@@ -204,6 +222,10 @@ bad() {  # bad NAME PATTERN ARGS...: `sparseloom run` fails with exit 1 and writ
 bad unknown-planner "^error: --planner: unknown planner 'nope'" --tasks "$tmp/tasks.json" --planner nope
 bad unknown-planner-in-list "^error: --planner: unknown planner 'nope' \(expected sparseloom, .*comma-separated" \
   --tasks "$tmp/tasks.json" --planner sparseloom,nope
+bad bad-cache-policy "^error: --cache-policy: expected one of hotness, lru, lfu, none, got 'fifo'" \
+  --tasks "$tmp/tasks.json" --cache-policy fifo
+bad memory-trace-simulated "^error: --memory-trace: expected a real run" \
+  --tasks "$tmp/tasks.json" --simulate --memory-trace "$tmp/x.csv"
 bad bad-arrivals "^error: --arrivals: expected \"poisson\" or \"closed\", got \"bursty\"" \
   --tasks "$tmp/tasks.json" --arrivals bursty
 for budget in lots 0% 150% -3 inf 1e30; do
