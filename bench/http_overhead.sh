@@ -17,8 +17,8 @@ tmp=$(mktemp -d)
 server=""
 trap '[ -n "$server" ] && kill "$server" 2>/dev/null; rm -rf "$tmp"' EXIT
 
-if [ -d "$tasks" ]; then  # the test zoos: profile them first
-  profile_test_zoos "$bin" "$tasks" 20 100
+if [ -d "$tasks" ]; then  # the test zoos: profile them first (the task file names them absolute)
+  profile_test_zoos "$bin" "$(cd "$tasks" && pwd)" 20 100
   tasks=$tmp/tasks.json
 fi
 
