@@ -9,6 +9,7 @@
 
 #include "plan/choice_costing.h"
 #include "plan/pareto_front.h"
+#include "plan/simplex_weights.h"
 
 namespace sparseloom::plan {
 namespace {
@@ -84,55 +85,6 @@ struct Suffix {
     }
   }
 };
-
-// Weight vectors w on the simplex (w_p >= 0, sum 1), a grid of at most kMaxWeights, as
-// [j * P + p]. For any such w, max_p U_p >= sum_p w_p U_p, and the rest's part of the latter
-// is at least the sum of each task's least w-weighted load: a lower bound on the busiest
-// processor that sees how tasks trade one processor against another, which the per-processor
-// minima do not (the LP relaxation's bound, when the grid holds its best w).
-constexpr std::size_t kMaxWeights = 64;
-
-std::vector<double> SimplexGrid(std::size_t P, std::size_t& count) {
-  // The finest resolution m whose grid, C(m + P - 1, P - 1) points, fits.
-  auto points = [P](std::size_t m) {
-    double c = 1.0;
-    for (std::size_t i = 1; i < P; ++i)
-      c = c * static_cast<double>(m + i) / static_cast<double>(i);
-    return c;
-  };
-  // One processor has one weight vector (every m gives the single point 1).
-  std::size_t m = 1;
-  while (P > 1 && points(m + 1) <= static_cast<double>(kMaxWeights))
-    ++m;
-  std::vector<std::vector<std::size_t>> grid;
-  std::vector<std::size_t> parts(P, 0);
-  // Every composition of m into P parts.
-  auto fill = [&](auto&& self, std::size_t p, std::size_t left) -> void {
-    if (p + 1 == P) {
-      parts[p] = left;
-      grid.push_back(parts);
-      return;
-    }
-    for (std::size_t x = 0; x <= left; ++x) {
-      parts[p] = x;
-      self(self, p + 1, left - x);
-    }
-  };
-  fill(fill, 0, m);
-  count = grid.size();
-  std::vector<double> weights(P * count);
-  for (std::size_t j = 0; j < count; ++j)
-    for (std::size_t p = 0; p < P; ++p)
-      weights[j * P + p] = static_cast<double>(grid[j][p]) / static_cast<double>(m);
-  return weights;
-}
-
-double Dot(const double* w, const double* load, std::size_t P) {
-  double x = 0.0;
-  for (std::size_t p = 0; p < P; ++p)
-    x += w[p] * load[p];
-  return x;
-}
 
 class JointSearch {
  public:
@@ -614,109 +566,6 @@ class JointSearch {
 };
 
 }  // namespace
-
-CandidateSet CostAllChoices(const PlanTask& task, const TaskSpace& space) {
-  const std::size_t P = static_cast<std::size_t>(task.profile.get().num_processors());
-  const std::size_t n = space.stitched.size() * space.placements.size();
-  CandidateSet set;
-  set.choices.reserve(n);
-  set.violation.reserve(n);
-  set.bytes.reserve(n);
-  set.accuracy.reserve(n);
-  set.loads.reserve(n * P);
-  CostChoices(
-      task, space, [](const StitchedFigures&) { return true; },
-      [](const StitchedFigures&, double) { return true; },
-      [&](const StitchedFigures& f, std::size_t pi, double latency_ms, const double* loads) {
-        set.choices.push_back({f.s, static_cast<int>(pi)});
-        set.violation.push_back(f.accurate && latency_ms <= task.slo.max_latency_ms ? 0 : 1);
-        set.bytes.push_back(f.bytes);
-        set.accuracy.push_back(f.accuracy);
-        set.loads.insert(set.loads.end(), loads, loads + P);
-      });
-  return set;
-}
-
-Candidates PrunedCandidates(const PlanRequest& request, const std::vector<TaskSpace>& spaces) {
-  const std::size_t T = request.tasks.size();
-  const std::size_t P = request.processors.size();
-  Candidates out;
-  // One front per placement, merged at the end: a choice is almost only ever dominated by one
-  // with the same placement (others load other processors), so each insertion checks a handful
-  // of kept choices instead of the whole task's front.
-  std::vector<std::vector<ParetoFront>> fronts(T);
-  for (std::size_t t = 0; t < T; ++t)
-    fronts[t].assign(spaces[t].placements.size(), ParetoFront(P));
-  auto empty = [](const std::vector<ParetoFront>& per_placement) {
-    return std::all_of(per_placement.begin(), per_placement.end(),
-                       [](const ParetoFront& front) { return front.size() == 0; });
-  };
-  std::vector<std::int64_t> smallest(T, kUnlimited);  // over every choice of the task
-  std::int64_t min_all = 0;
-  std::int64_t min_needed = 0;
-  // The SLO-meeting choices first: only accurate stitched variants need costing.
-  for (std::size_t t = 0; t < T; ++t) {
-    const PlanTask& task = request.tasks[t];
-    out.choices_evaluated +=
-        static_cast<std::int64_t>(spaces[t].stitched.size() * spaces[t].placements.size());
-    CostChoices(
-        task, spaces[t],
-        [&](const StitchedFigures& f) {
-          smallest[t] = std::min(smallest[t], f.bytes);
-          return f.accurate;
-        },
-        [&](const StitchedFigures&, double latency_ms) {
-          return latency_ms <= task.slo.max_latency_ms;
-        },
-        [&](const StitchedFigures& f, std::size_t pi, double, const double* loads) {
-          fronts[t][pi].Insert({f.s, static_cast<int>(pi)}, 0, f.bytes, f.accuracy, loads);
-        });
-    std::int64_t smallest_meeting = kUnlimited;
-    for (const ParetoFront& front : fronts[t])
-      for (std::size_t i = 0; i < front.size(); ++i)
-        smallest_meeting = std::min(smallest_meeting, front.bytes(i));
-    min_all += smallest[t];
-    min_needed += empty(fronts[t]) ? smallest[t] : smallest_meeting;
-  }
-  // The violating choices where they can be part of a best plan: for a task that cannot meet its
-  // SLO, or for every task when the budget cannot hold each task's smallest meeting choice (the
-  // search's pools, JointSearch::ChoosePools).
-  const std::int64_t budget = request.memory_budget_bytes == 0
-                                  ? kUnlimited
-                                  : std::max(request.memory_budget_bytes, min_all);
-  const bool budget_binds = min_needed > budget;
-  for (std::size_t t = 0; t < T; ++t) {
-    if (!empty(fronts[t]) && !budget_binds)
-      continue;
-    const PlanTask& task = request.tasks[t];
-    CostChoices(
-        task, spaces[t], [](const StitchedFigures&) { return true; },
-        [&](const StitchedFigures& f, double latency_ms) {
-          return !f.accurate || latency_ms > task.slo.max_latency_ms;
-        },
-        [&](const StitchedFigures& f, std::size_t pi, double, const double* loads) {
-          fronts[t][pi].Insert({f.s, static_cast<int>(pi)}, 1, f.bytes, f.accuracy, loads);
-        });
-  }
-  out.tasks.resize(T);
-  for (std::size_t t = 0; t < T; ++t) {
-    ParetoFront front(P);
-    for (const ParetoFront& part : fronts[t])
-      for (std::size_t i = 0; i < part.size(); ++i)
-        front.Insert(part.choice(i), part.violation(i), part.bytes(i), part.accuracy(i),
-                     part.loads(i));
-    CandidateSet& set = out.tasks[t];
-    set.non_dominated = true;
-    for (std::size_t i = 0; i < front.size(); ++i) {
-      set.choices.push_back(front.choice(i));
-      set.violation.push_back(front.violation(i));
-      set.bytes.push_back(front.bytes(i));
-      set.accuracy.push_back(front.accuracy(i));
-      set.loads.insert(set.loads.end(), front.loads(i), front.loads(i) + P);
-    }
-  }
-  return out;
-}
 
 JointResult SearchJoint(const std::vector<CandidateSet>& tasks, int num_processors,
                         std::int64_t memory_budget_bytes, SearchLimits limits) {
