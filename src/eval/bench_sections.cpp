@@ -333,8 +333,9 @@ void WriteComparisonSections(std::ostream& md, const BenchReport& report,
      << "- The host platform replays its measured tables on the virtual clock: no background "
         "load, no preemption, so its violation rates are lower than `sparseloom run`'s on this "
         "shared machine (docs/runtime.md).\n"
-     << "- Accuracies are the host tables' (measured on a sample, estimated for the rest); the "
-        "activity and keyword tasks use synthetic data (docs/demo-zoos.md).\n"
+     << "- Planners plan on the host tables' accuracies (measured on a sample, estimated for the "
+        "rest); the requests are judged as section (a) says. The activity and keyword tasks use "
+        "synthetic data (docs/demo-zoos.md).\n"
      << "- Run time of this bench: ";
   double total = 0.0;
   for (const PlatformResults& p : report.platforms) {
