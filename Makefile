@@ -55,14 +55,14 @@ demo: build
 	bash scripts/demo.sh $(BUILD) $(ZOOS)
 
 # The paper's comparisons by simulation, on every device profile and on this host (docs/results.md,
-# CSV files and plots in results/bench/), from the zoos and performance tables `make demo` made.
+# CSV files and plots in docs/results/, committed with it), from the zoos and performance tables `make demo` made.
 # First the accuracy ground truth of each zoo (every stitched variant on its whole validation
 # set, docs/profiler.md; 5-30 minutes per demo zoo the first time, reused after), which the bench
 # judges accuracy SLOs against. About 10 minutes more on the 2-core development machine.
 results: build
 	@test -f $(TASKS) || { echo "make results: no task file $(TASKS): run \`make demo\` first (it builds the zoos, profiles them and writes it)"; exit 1; }
 	$(BUILD)/src/sparseloom truth --tasks $(TASKS)
-	$(BUILD)/src/sparseloom bench --tasks $(TASKS) --out results/bench --doc docs/results.md \
+	$(BUILD)/src/sparseloom bench --tasks $(TASKS) --out docs/results --doc docs/results.md \
 	  --python $(PYTHON) --regenerate "make results"
 
 format:
